@@ -1,0 +1,213 @@
+"""The ``procanom`` command line.
+
+A thin layer over the package: it parses arguments with click, calls the
+same functions the app calls, and turns procanom's errors into one line on
+stderr with exit status 2. It holds no logic of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import pandas as pd
+
+import procanom
+from procanom import export
+from procanom.errors import ParameterError, ProcanomError
+from procanom.experiment import (
+    DataSource,
+    ExperimentSettings,
+    parse_field_list,
+    run_settings,
+)
+from procanom.scoring import ACTIONS, METHODS, ThresholdRule
+
+__all__ = ["main", "cli"]
+
+logger = logging.getLogger(__name__)
+
+_TABLE_WIDTH = 60
+
+
+def _threshold_option(value: str | None) -> dict | None:
+    if not value:
+        return None
+    kind, _, number = value.partition(":")
+    try:
+        rule = ThresholdRule(kind, float(number) if number else None)
+    except ValueError as error:
+        if isinstance(error, ParameterError):
+            raise
+        raise ParameterError("--threshold", "KIND or KIND:NUMBER", value) from None
+    return rule.to_dict()
+
+
+def _render(frame: pd.DataFrame, fmt: str, extra: dict) -> str:
+    if fmt == "csv":
+        return export.to_csv(frame)
+    if fmt == "json":
+        return export.to_json(frame, **extra) + "\n"
+    shown = frame.astype(object).map(
+        lambda v: export.to_terminal(v)[:_TABLE_WIDTH] if isinstance(v, str) else v
+    )
+    shown.columns = [export.to_terminal(c) for c in shown.columns]
+    return shown.to_string(index=False, na_rep="") + "\n"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(procanom.__version__, prog_name="procanom")
+@click.option("-v", "--verbose", count=True, help="Log what is read and chosen.")
+def cli(verbose: int) -> None:
+    """Find the Windows processes that do not belong."""
+    level = logging.WARNING if not verbose else logging.INFO
+    logging.basicConfig(level=level, format="procanom: %(levelname)s: %(message)s")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--fields", "fields_text", help="Fields to analyse, comma-separated.")
+@click.option(
+    "--field", "field_list", multiple=True, help="A field to analyse (repeatable)."
+)
+@click.option(
+    "--method",
+    type=click.Choice(sorted(METHODS)),
+    default=None,
+    help="Scoring method [default: the package default].",
+)
+@click.option(
+    "--action", type=click.Choice(ACTIONS), default="annotate", show_default=True
+)
+@click.option(
+    "--cutoff/--no-cutoff",
+    default=True,
+    show_default=True,
+    help="Strict automatic threshold (Q3 + 3 IQR) or Splunk's Q1 - 1.5 IQR.",
+)
+@click.option("--pthresh", type=float, help="Flag events with probability below P.")
+@click.option(
+    "--threshold",
+    "threshold_text",
+    help="KIND[:N]: auto, auto-strict, top:N, percent:P, score:S, pthresh:P.",
+)
+@click.option("--numeric", multiple=True, help="Treat this field as numeric.")
+@click.option("--search", "query", default="", help="Splunk-style search filter.")
+@click.option(
+    "--time-range",
+    default="all",
+    help="15m, 1h, 24h, 7d, 30d, all or custom (with --earliest/--latest).",
+)
+@click.option("--earliest", help="Custom range start (ISO-8601).")
+@click.option("--latest", help="Custom range end (ISO-8601).")
+@click.option(
+    "--relative-to",
+    type=click.Choice(["latest", "now"]),
+    default="latest",
+    show_default=True,
+    help="Relative ranges end at the latest event, or now.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "table"]),
+    default="csv",
+    show_default=True,
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout."
+)
+def detect(
+    files: Sequence[str],
+    fields_text: str | None,
+    field_list: Sequence[str],
+    method: str | None,
+    action: str,
+    cutoff: bool,
+    pthresh: float | None,
+    threshold_text: str | None,
+    numeric: Sequence[str],
+    query: str,
+    time_range: str,
+    earliest: str | None,
+    latest: str | None,
+    relative_to: str,
+    fmt: str,
+    output: str | None,
+) -> None:
+    """Score process events in FILE... and print them with their scores."""
+    from procanom.io import read_events
+    from procanom.scoring import DEFAULT_METHOD
+
+    fields = parse_field_list(fields_text) + [
+        f for f in field_list if f not in parse_field_list(fields_text)
+    ]
+    if not fields:
+        raise ParameterError("--fields", "at least one field name", "nothing")
+    params: dict = {"cutoff": cutoff, "pthresh": pthresh}
+    threshold = _threshold_option(threshold_text)
+    if threshold:
+        params["threshold"] = threshold
+    settings = ExperimentSettings(
+        data_source=DataSource("file", ",".join(Path(f).name for f in files)),
+        query=query,
+        time_range={
+            "preset": time_range,
+            "earliest": earliest,
+            "latest": latest,
+            "relative_to": relative_to,
+        },
+        fields=fields,
+        field_types={name: "numeric" for name in numeric},
+        method=method or DEFAULT_METHOD,
+        params=params,
+    )
+
+    loaded = read_events(list(files))
+    for warning in loaded.report.warnings:
+        click.echo(f"procanom: warning: {warning}", err=True)
+    result = run_settings(settings, loaded.frame)
+    table = result.table(action)
+    extra = {
+        "summary": {k: export._json_value(v) for k, v in result.summary.items()},
+        "rows_read": loaded.report.rows_read,
+        "rows_skipped": loaded.report.rows_skipped,
+    }
+    text = _render(table, fmt, extra)
+    if output:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+    else:
+        click.echo(text, nl=False)
+    click.echo(
+        f"procanom: {result.num_outliers} outliers in {result.num_events} events"
+        f" ({result.threshold.describe()}, threshold {result.fence.score:.6g})",
+        err=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    try:
+        cli.main(args=argv, prog_name="procanom", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.Abort:
+        click.echo("procanom: aborted", err=True)
+        return 2
+    except click.ClickException as error:
+        click.echo(f"procanom: {error.format_message()}", err=True)
+        return 2
+    except ProcanomError as error:
+        click.echo(f"procanom: {error}", err=True)
+        return 2
+    except OSError as error:
+        click.echo(f"procanom: {error.filename or ''}: {error.strerror}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Writing results out: CSV a spreadsheet cannot execute, JSON, terminal text.
+
+A command line captured from a compromised host can hold anything. Results
+leave procanom in forms where that text stays text:
+
+- CSV: a text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return would be read as a formula by Excel, LibreOffice or
+  Google Sheets. Such cells get a leading apostrophe (the spreadsheet
+  convention for "this is text"). Numeric columns are left alone, so scores
+  such as ``-12.5`` stay numbers.
+- JSON: standard escaping; non-finite numbers become ``null``.
+- Terminal: control characters (escape sequences that could recolour or
+  rewrite the screen) are removed; line breaks are shown as ``\\n``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FORMULA_PREFIXES", "defuse_formula", "to_csv", "to_json", "to_terminal"]
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e]")
+
+
+def defuse_formula(value: object) -> object:
+    """Return ``value`` made safe to open in a spreadsheet.
+
+    Examples
+    --------
+    >>> defuse_formula("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> defuse_formula("cmd.exe")
+    'cmd.exe'
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """Return ``frame`` as CSV text with every text cell defused.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    str
+        CSV with a header row, ``\\r\\n`` line ends (what spreadsheets
+        expect), every field that needs it quoted.
+    """
+    safe = frame.copy()
+    for column in _text_columns(safe):
+        values = safe[column].astype(object)
+        safe[column] = values.map(defuse_formula, na_action="ignore")
+    return safe.to_csv(index=False, lineterminator="\r\n")
+
+
+def _json_value(value: object) -> object:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value if isinstance(value, int | bool | str) else str(value)
+
+
+def to_json(frame: pd.DataFrame, **extra: object) -> str:
+    """Return ``frame`` as a JSON document ``{"results": [...], **extra}``.
+
+    The shape matches Splunk's JSON export, so the output reads back into
+    procanom (and most tools that read Splunk exports).
+    """
+    columns = list(frame.columns)
+    rows = [
+        {c: _json_value(v) for c, v in zip(columns, row, strict=True)}
+        for row in frame.astype(object).itertuples(index=False, name=None)
+    ]
+    return json.dumps({**extra, "results": rows}, ensure_ascii=False, indent=1)
+
+
+def to_terminal(value: object) -> str:
+    """Return ``value`` as text safe to print in a terminal."""
+    text = "" if value is None or value is pd.NA else str(value)
+    text = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return _CONTROL.sub("", text.replace("\t", " "))
