@@ -77,7 +77,7 @@ class ImportedExperiment:
     runs: list[RunRecord] = field(default_factory=list)
 
 
-def normalise_fields(value: object, where: str = "fields") -> list[str]:
+def normalise_fields(value: object, context: str = "") -> list[str]:
     """Return a field list from a list of names or a comma-separated string.
 
     A string is split on commas and each piece trimmed, so ``"Name"`` and
@@ -89,8 +89,8 @@ def normalise_fields(value: object, where: str = "fields") -> list[str]:
     ----------
     value : str or list of str
         The field list as written.
-    where : str, optional
-        How to name the value in error messages.
+    context : str, optional
+        Appended to the name in error messages (``" in record 2 of 3"``).
 
     Raises
     ------
@@ -105,12 +105,14 @@ def normalise_fields(value: object, where: str = "fields") -> list[str]:
         for position, name in enumerate(value):
             if not isinstance(name, str) or not name.strip():
                 raise ParameterError(
-                    f"{where}[{position}]", "a non-empty field name", name
+                    f"fields[{position}]{context}", "a non-empty field name", name
                 )
             names.append(name)
     else:
         raise ParameterError(
-            where, "a list of field names or a comma-separated string", value
+            f"fields{context}",
+            "a list of field names or a comma-separated string",
+            value,
         )
     return list(dict.fromkeys(names))
 
@@ -139,7 +141,7 @@ def to_json(value: object, where: str) -> str:
         raise ParameterError(where, f"JSON-compatible values ({exc})", value) from exc
 
 
-def normalise_settings(settings: object, where: str = "settings") -> dict[str, Any]:
+def normalise_settings(settings: object, context: str = "") -> dict[str, Any]:
     """Check ``settings`` is a JSON-compatible dict and normalise its fields.
 
     Returns a new dict; the argument is not modified.
@@ -153,11 +155,11 @@ def normalise_settings(settings: object, where: str = "settings") -> dict[str, A
     if settings is None:
         return {}
     if not isinstance(settings, Mapping):
-        raise ParameterError(where, "a dict of settings", settings)
+        raise ParameterError(f"settings{context}", "a dict of settings", settings)
     out = dict(settings)
     if "fields" in out and out["fields"] is not None:
-        out["fields"] = normalise_fields(out["fields"], f"{where}['fields']")
-    to_json(out, where)
+        out["fields"] = normalise_fields(out["fields"], context)
+    to_json(out, f"settings{context}")
     return out
 
 
@@ -197,17 +199,17 @@ def _parse_run(raw: object, where: str) -> RunRecord:
         if kind is int:
             ok = ok and float(value).is_integer()
         if not ok or (isinstance(value, float) and not math.isfinite(value)):
-            raise ParameterError(f"{where}['{key}']", f"a {kind.__name__}", value)
+            raise ParameterError(f"{key} in {where}", f"a {kind.__name__}", value)
         return kind(value)
 
     def text(key: str) -> str:
         if not isinstance(raw[key], str):
-            raise ParameterError(f"{where}['{key}']", "a string", raw[key])
+            raise ParameterError(f"{key} in {where}", "a string", raw[key])
         return raw[key]
 
     def mapping(key: str) -> dict[str, Any]:
         if not isinstance(raw[key], Mapping):
-            raise ParameterError(f"{where}['{key}']", "a JSON object", raw[key])
+            raise ParameterError(f"{key} in {where}", "a JSON object", raw[key])
         return dict(raw[key])
 
     return RunRecord(
@@ -235,11 +237,11 @@ def _parse_record(raw: object, where: str) -> ImportedExperiment:
 
     fmt = raw.get("format")
     if fmt is not None and fmt != EXPORT_FORMAT:
-        raise ParameterError(f"{where}['format']", repr(EXPORT_FORMAT), fmt)
+        raise ParameterError(f"format in {where}", repr(EXPORT_FORMAT), fmt)
     fmt_version = raw.get("format_version", EXPORT_FORMAT_VERSION)
     if not isinstance(fmt_version, int) or fmt_version > EXPORT_FORMAT_VERSION:
         raise ParameterError(
-            f"{where}['format_version']",
+            f"format_version in {where}",
             f"at most {EXPORT_FORMAT_VERSION} (a newer procanom wrote this file)",
             fmt_version,
         )
@@ -247,30 +249,30 @@ def _parse_record(raw: object, where: str) -> ImportedExperiment:
     title = raw.get("title", raw.get("name"))
     if not isinstance(title, str) or not title.strip():
         raise ParameterError(
-            f"{where}['title']", "a non-empty string (under 'title' or 'name')", title
+            f"title in {where}", "a non-empty string (under 'title' or 'name')", title
         )
     description = raw.get("description") or ""
     if not isinstance(description, str):
-        raise ParameterError(f"{where}['description']", "a string", description)
+        raise ParameterError(f"description in {where}", "a string", description)
 
     # Nested settings win over loose top-level keys of the same name.
     nested = raw.get("settings") or {}
     if not isinstance(nested, Mapping):
-        raise ParameterError(f"{where}['settings']", "a JSON object", nested)
+        raise ParameterError(f"settings in {where}", "a JSON object", nested)
     settings = {k: v for k, v in raw.items() if k not in _RECORD_KEYS}
     settings.update(nested)
     source = raw.get("source")
     if source is not None and "data_source" not in settings:
         if not isinstance(source, str) or not source:
-            raise ParameterError(f"{where}['source']", "a data file name", source)
+            raise ParameterError(f"source in {where}", "a data file name", source)
         settings["data_source"] = {"kind": "file", "name": source}
-    settings = normalise_settings(settings, f"{where} settings")
+    settings = normalise_settings(settings, f" in {where}")
 
     raw_runs = raw.get("runs") or []
     if not isinstance(raw_runs, list):
-        raise ParameterError(f"{where}['runs']", "a list of runs", raw_runs)
+        raise ParameterError(f"runs in {where}", "a list of runs", raw_runs)
     runs = [
-        _parse_run(run, f"{where} run {position + 1}")
+        _parse_run(run, f"run {position + 1} in {where}")
         for position, run in enumerate(raw_runs)
     ]
     return ImportedExperiment(title, description, settings, runs)
