@@ -68,7 +68,7 @@ def test_store_save_dataset_paths_matches_save_dataset(store, tmp_path):
 
 
 def test_store_save_dataset_paths_names_an_unreadable_file(store, tmp_path):
-    with pytest.raises(InputFileError, match="missing.csv"):
+    with pytest.raises(InputFileError, match=r"missing\.csv"):
         store.save_dataset_paths("x", [tmp_path / "missing.csv"])
     assert store.list_datasets() == []
     assert not list((store.data_dir / "datasets" / ".tmp").iterdir())

@@ -92,7 +92,7 @@ def test_store_add_run_to_a_missing_experiment_raises_not_found(store, make_run)
 def test_store_add_run_rejects_a_summary_json_cannot_hold(store, make_run):
     experiment = store.create_experiment("t")
 
-    with pytest.raises(ParameterError, match="run.summary"):
+    with pytest.raises(ParameterError, match=r"run\.summary"):
         store.add_run(make_run(experiment.id, summary={"x": object()}))
     assert store.list_runs(experiment.id) == []
 
