@@ -243,3 +243,15 @@ def test_store_is_usable_from_many_threads(store):
     assert errors == []
     assert {s.id for s in store.list_experiments()} == {e.id for e in created}
     assert len(created) == 60
+
+
+def test_store_edit_from_another_handle_makes_this_edit_stale(data_dir):
+    # Two handles stand for the app and the command line on the same folder.
+    app, cli = ExperimentStore(data_dir), ExperimentStore(data_dir)
+    opened_in_app = app.create_experiment("shared")
+
+    cli.update_experiment(opened_in_app.id, expected_version=1, title="from cli")
+
+    with pytest.raises(StaleEditError, match="now version 2"):
+        app.update_experiment(opened_in_app.id, expected_version=1, title="from app")
+    assert app.get_experiment(opened_in_app.id).title == "from cli"
