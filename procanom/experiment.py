@@ -22,6 +22,7 @@ from procanom.scoring import DEFAULT_METHOD, DetectionResult, detect
 
 __all__ = [
     "DataSource",
+    "canonical_time_range",
     "ExperimentSettings",
     "FIELD_TYPES",
     "parse_field_list",
@@ -57,6 +58,23 @@ def parse_field_list(value: str | Iterable[str] | None) -> list[str]:
         if name and name not in names:
             names.append(name)
     return names
+
+
+def canonical_time_range(value: dict | None) -> dict:
+    """Return a time range as plain data with every key present.
+
+    Keys: ``preset`` (``"all"``, ``"15m"``, ``"1h"``, ``"24h"``, ``"7d"``,
+    ``"30d"`` or ``"custom"``), ``earliest`` and ``latest`` (ISO-8601 text or
+    None, for custom ranges) and ``relative_to`` (``"latest"`` event or
+    ``"now"``).
+    """
+    value = dict(value or {})
+    return {
+        "preset": str(value.get("preset") or "all"),
+        "earliest": value.get("earliest") or None,
+        "latest": value.get("latest") or None,
+        "relative_to": str(value.get("relative_to") or "latest"),
+    }
 
 
 @dataclass
@@ -104,7 +122,7 @@ class ExperimentSettings:
 
     data_source: DataSource = field(default_factory=DataSource)
     query: str = ""
-    time_range: dict = field(default_factory=lambda: {"preset": "all"})
+    time_range: dict = field(default_factory=lambda: canonical_time_range(None))
     fields: list[str] = field(default_factory=list)
     field_types: dict[str, str] = field(default_factory=dict)
     method: str = DEFAULT_METHOD
@@ -144,7 +162,7 @@ class ExperimentSettings:
                 dataset_id=source.get("dataset_id"),
             ),
             query=str(data.get("query") or ""),
-            time_range=dict(data.get("time_range") or defaults.time_range),
+            time_range=canonical_time_range(data.get("time_range")),
             fields=parse_field_list(data.get("fields")),
             field_types=field_types,
             method=str(data.get("method") or DEFAULT_METHOD),

@@ -1,0 +1,25 @@
+"""procanom's web app: Streamlit entry point and navigation.
+
+Start it with ``streamlit run app.py`` (see README). The data folder, where
+the experiment database and uploaded files live, is ``$PROCANOM_DATA_DIR``
+or ``./data``.
+"""
+
+import logging
+
+import streamlit as st
+
+st.set_page_config(page_title="procanom", page_icon="🔎", layout="wide")
+
+# The library only logs; the app decides where it goes (the server's console).
+logging.basicConfig(
+    level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+)
+
+navigation = st.navigation(
+    [
+        st.Page("pages/experiments.py", title="Experiments", icon="🧪", default=True),
+        st.Page("pages/experiment.py", title="Experiment", icon="🔎"),
+    ]
+)
+navigation.run()

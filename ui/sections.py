@@ -1,0 +1,491 @@
+"""The sections of the Experiment page, top to bottom.
+
+Each function draws one numbered step of the flow and returns what the next
+step needs. They read widgets and call :mod:`procanom`; they hold no scoring
+or parsing logic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import procanom
+from procanom import export
+from procanom.errors import ProcanomError, QueryError, StaleEditError
+from procanom.experiment import ExperimentSettings, fingerprint, run_settings
+from procanom.io import LoadedEvents
+from procanom.profile import NEAR_UNIQUE_SHARE
+from procanom.samples import SAMPLES
+from procanom.scoring import METHODS
+from procanom.spl import to_cli, to_spl
+from procanom.store import RunRecord
+from ui import resources
+from ui.workspace import (
+    RunState,
+    Workspace,
+    loaded_events_key,
+    settings_from_widgets,
+    write_widgets,
+)
+
+TIME_PRESETS = {
+    "all": "All time",
+    "15m": "Last 15 minutes",
+    "1h": "Last hour",
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "custom": "Custom range",
+}
+PAGE_SIZES = (25, 100, 500)
+_HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
+
+
+# --- Header ----------------------------------------------------------------
+def header(workspace: Workspace) -> None:
+    """Title, description and whether the page differs from the saved state."""
+    experiment = workspace.experiment
+    st.title(experiment.title)
+    if experiment.description:
+        st.caption(experiment.description)
+    if is_draft(workspace):
+        st.warning("Draft: changes on this page are not saved yet.", icon="✏️")
+    for level, text in workspace.messages:
+        getattr(st, level)(text)
+    workspace.messages.clear()
+
+
+def is_draft(workspace: Workspace) -> bool:
+    """True when the widgets or an unsaved run differ from what is stored."""
+    current = settings_from_widgets().to_dict()
+    saved = workspace.saved_settings.to_dict()
+    unsaved_run = workspace.run is not None and workspace.run.saved_run_id is None
+    return current != saved or unsaved_run
+
+
+# --- 1. Data ---------------------------------------------------------------
+def data_source(workspace: Workspace) -> LoadedEvents | None:
+    """Step 1: a bundled sample, a stored dataset, or new uploaded files."""
+    st.subheader("1. Data")
+    store = resources.get_store()
+    datasets = {d.id: d for d in store.list_datasets()}
+    choices = ["sample", "dataset"]
+    st.radio(
+        "Events from",
+        choices,
+        key="exp.source_kind",
+        horizontal=True,
+        format_func={"sample": "Bundled sample", "dataset": "Uploaded files"}.get,
+    )
+    if st.session_state["exp.source_kind"] == "sample":
+        st.selectbox(
+            "Sample",
+            list(SAMPLES),
+            key="exp.sample",
+            format_func=lambda key: SAMPLES[key].title,
+        )
+        st.caption(SAMPLES[st.session_state["exp.sample"]].description)
+    else:
+        _upload(store, datasets)
+        if not datasets:
+            st.info("Upload one or more exports to analyse them.")
+            return None
+        if st.session_state.get("exp.dataset") not in datasets:
+            st.session_state["exp.dataset"] = next(iter(datasets))
+        st.selectbox(
+            "Dataset",
+            list(datasets),
+            key="exp.dataset",
+            format_func=lambda i: (
+                f"{datasets[i].name} ({len(datasets[i].files)} files)"
+            ),
+        )
+        st.session_state["exp.source_name"] = datasets[
+            st.session_state["exp.dataset"]
+        ].name
+
+    settings = settings_from_widgets()
+    kind, key = loaded_events_key(settings)
+    try:
+        loaded = resources.load_source(kind, key)
+    except ProcanomError as error:
+        st.error(f"Could not read the data: {error}")
+        return None
+    _load_report(loaded)
+    return loaded
+
+
+def _upload(store, datasets: dict) -> None:
+    limit = st.get_option("server.maxUploadSize")
+    files = st.file_uploader(
+        "Upload process events",
+        accept_multiple_files=True,
+        key="exp.upload",
+        help="CSV (PowerShell Export-Csv, Splunk), JSON (array, lines, Splunk"
+        " results), EVTX, Windows event XML, Parquet; gzip or zip.",
+    )
+    st.caption(
+        f"Up to {limit} MB per file. Raise `server.maxUploadSize` in"
+        " `.streamlit/config.toml`, or ingest bigger exports with"
+        " `procanom ingest PATH --dataset NAME`."
+    )
+    if files and st.button("Keep these files as a dataset", key="exp.keep_upload"):
+        name = ", ".join(f.name for f in files)[:120]
+        record = store.save_dataset(name, [(f.name, f.getvalue()) for f in files])
+        datasets[record.id] = record
+        st.session_state["exp.dataset"] = record.id
+        st.toast(f"Stored {len(files)} file(s) as dataset {record.name!r}.")
+
+
+def _load_report(loaded: LoadedEvents) -> None:
+    report = loaded.report
+    st.caption(report.summary())
+    for warning in report.warnings:
+        st.warning(warning)
+    if report.skipped:
+        with st.expander(f"{report.rows_skipped} rows could not be read"):
+            st.dataframe(
+                pd.DataFrame(
+                    [(s.file, s.line, s.reason, s.text) for s in report.skipped],
+                    columns=["file", "line", "problem", "text"],
+                ),
+                hide_index=True,
+            )
+
+
+# --- 2. Search -------------------------------------------------------------
+def search(events: pd.DataFrame) -> pd.DataFrame | None:
+    """Step 2: a Splunk-style search and a time range select the events."""
+    st.subheader("2. Search")
+    has_time = "_time" in events.columns
+    query_column, time_column = st.columns([3, 1])
+    query_column.text_input(
+        "Search",
+        key="exp.query",
+        placeholder='Name=powershell.exe NOT User="NT AUTHORITY\\SYSTEM"',
+        help="field=value, field!=value, * wildcards, NOT, OR, parentheses,"
+        " quoted values; values match case-insensitively.",
+    )
+    if has_time:
+        time_column.selectbox(
+            "Time range",
+            list(TIME_PRESETS),
+            key="exp.time_preset",
+            format_func=TIME_PRESETS.get,
+        )
+        if st.session_state["exp.time_preset"] == "custom":
+            start, end = st.columns(2)
+            start.text_input("Earliest (ISO-8601, UTC)", key="exp.time_earliest")
+            end.text_input("Latest (ISO-8601, UTC)", key="exp.time_latest")
+        elif st.session_state["exp.time_preset"] != "all":
+            time_column.radio(
+                "Relative to",
+                ["latest", "now"],
+                key="exp.relative_to",
+                horizontal=True,
+                format_func={"latest": "latest event", "now": "now"}.get,
+            )
+    else:
+        st.session_state["exp.time_preset"] = "all"
+
+    settings = settings_from_widgets()
+    from procanom.experiment import select_events
+
+    try:
+        selected = select_events(events, settings.query, settings.time_range)
+    except QueryError as error:
+        st.error(f"Search: {error.problem}")
+        st.code(error.pointer(), language=None)
+        return None
+    st.caption(f"{len(selected):,} of {len(events):,} events match.")
+    return selected
+
+
+# --- 3. Fields -------------------------------------------------------------
+def fields(selected: pd.DataFrame, source: tuple[str, str]) -> None:
+    """Step 3: pick the fields to analyse, seeing what each holds."""
+    st.subheader("3. Fields to analyze")
+    state = st.session_state
+    selection = f"{state.get('exp.query', '')}|{state.get('exp.time_preset')}"
+    profile = resources.profile(source, selection, selected)
+    show_internal = st.toggle("Show internal fields", key="exp.show_internal")
+    offered = profile[profile["offer"] & (show_internal | ~profile["internal"])]
+    uninformative = offered["role"].isin(["constant", "empty", "type name placeholder"])
+    ordered = pd.concat([offered[~uninformative], offered[uninformative]])
+    options = ordered["field"].tolist()
+
+    chosen = [f for f in st.session_state.get("exp.fields", []) if f in options]
+    missing = [f for f in st.session_state.get("exp.fields", []) if f not in options]
+    if missing:
+        st.warning(
+            "The data has no field "
+            + ", ".join(f"`{m}`" for m in missing)
+            + ": removed from the selection."
+        )
+    st.session_state["exp.fields"] = chosen
+    st.multiselect(
+        "Fields to analyze",
+        options,
+        key="exp.fields",
+        help="Every field seen in any event. Labels of labelled datasets are"
+        " never offered.",
+    )
+    with st.expander(f"What the {len(options)} fields hold", expanded=False):
+        st.dataframe(
+            ordered[["field", "present_pct", "distinct", "role", "note"]],
+            hide_index=True,
+            column_config={
+                "present_pct": st.column_config.ProgressColumn(
+                    "present", format="%.0f%%", min_value=0, max_value=100
+                ),
+            },
+        )
+    notes = profile.set_index("field")
+    for name in st.session_state["exp.fields"]:
+        row = notes.loc[name]
+        if row["role"] == "near-unique text" or (
+            row["present"]
+            and row["distinct"] / max(row["present"], 1) >= NEAR_UNIQUE_SHARE
+        ):
+            st.warning(f"`{name}`: {row['note'] or 'nearly every value is distinct.'}")
+        elif row["note"]:
+            st.info(f"`{name}`: {row['note']}")
+
+
+# --- 4. Method ---------------------------------------------------------------
+def method() -> None:
+    """Step 4: the method, its parameters, field types and notes."""
+    st.subheader("4. Method")
+    left, right = st.columns(2)
+    left.selectbox("Method", sorted(METHODS), key="exp.method")
+    left.multiselect(
+        "Numeric fields",
+        st.session_state.get("exp.fields", []),
+        key="exp.numeric",
+        help="Binned into a histogram. Every other field is a category, even"
+        " when it looks like a number (session ids, event codes).",
+    )
+    right.checkbox(
+        "cutoff (strict threshold)",
+        key="exp.cutoff",
+        help="On: outliers below Q1 - 3 IQR of log_event_prob. Off: Splunk's"
+        " Q1 - 1.5 IQR.",
+    )
+    right.checkbox("Use pthresh instead", key="exp.use_pthresh")
+    if st.session_state.get("exp.use_pthresh"):
+        right.number_input(
+            "pthresh (flag events less probable than this)",
+            min_value=1e-12,
+            max_value=1.0,
+            format="%.6g",
+            key="exp.pthresh",
+        )
+    st.text_area("Notes", key="exp.notes", height=80)
+
+
+# --- 5. Detect --------------------------------------------------------------
+def detect(workspace: Workspace, loaded: LoadedEvents, source: tuple[str, str]) -> None:
+    """Step 5: the Detect Outliers button, with progress while it runs."""
+    settings = settings_from_widgets()
+    ready = bool(settings.fields)
+    clicked = st.button(
+        "Detect Outliers",
+        type="primary",
+        key="exp.detect",
+        disabled=not ready,
+        help=None if ready else "Pick at least one field first.",
+    )
+    # A reloaded history run re-runs at once, as in Splunk's experiment.
+    if not (clicked or (st.session_state.pop("exp.autorun", False) and ready)):
+        return
+    with st.status("Detecting outliers…", expanded=False) as status:
+        started = dt.datetime.now(dt.UTC)
+        clock = time.perf_counter()
+        try:
+            status.write(f"Scoring {settings.method} on {', '.join(settings.fields)}")
+            result = run_settings(settings, loaded.frame)
+        except ProcanomError as error:
+            status.update(label="Detection failed", state="error")
+            st.error(str(error))
+            return
+        status.update(label=f"Scored {result.num_events:,} events", state="complete")
+    workspace.run = RunState(
+        result=result,
+        settings=settings.to_dict(),
+        started_at=started.isoformat(timespec="seconds"),
+        duration_s=time.perf_counter() - clock,
+        fingerprint=fingerprint([*source, settings.query, str(settings.time_range)]),
+        rows_read=loaded.report.rows_read,
+        rows_skipped=loaded.report.rows_skipped,
+    )
+    st.session_state["exp.page"] = 1
+
+
+# --- 6. Results -------------------------------------------------------------
+def results(workspace: Workspace) -> None:
+    """The two numbers and the Data and Outliers table, paged."""
+    run = workspace.run
+    if run is None:
+        return
+    result = run.result
+    st.subheader("Results")
+    outliers, total, seconds = st.columns(3)
+    outliers.metric("Outliers", f"{result.num_outliers:,}")
+    total.metric("Total Events", f"{result.num_events:,}")
+    seconds.metric("Seconds", f"{run.duration_s:.2f}")
+    st.caption(f"Threshold: {result.threshold.describe()}.")
+    if run.settings != settings_from_widgets().to_dict():
+        st.info("The settings changed since this run: press Detect Outliers again.")
+
+    if run.order is None:
+        annotated = result.annotated
+        run.order = np.lexsort(
+            (-annotated["anomaly_score"].to_numpy(), -annotated["isOutlier"].to_numpy())
+        )
+    table_columns = [*result.fields, "probable_cause", "isOutlier", "anomaly_score"]
+    size_column, page_column, _ = st.columns([1, 1, 3])
+    size = size_column.selectbox("Rows per page", PAGE_SIZES, key="exp.page_size")
+    pages = max(1, -(-result.num_events // size))
+    page = page_column.number_input(
+        f"Page (of {pages:,})", min_value=1, max_value=pages, key="exp.page"
+    )
+    rows = run.order[(page - 1) * size : page * size]
+    shown = result.annotated.iloc[rows][table_columns]
+    st.markdown("**Data and Outliers**")
+    st.dataframe(_highlight(shown, result.fields), hide_index=True)
+
+
+def _highlight(frame: pd.DataFrame, fields: list[str]):
+    causes = frame["probable_cause"].astype(str).to_numpy()
+
+    def style(column: pd.Series) -> list[str]:
+        if column.name == "probable_cause":
+            return ["font-weight: bold" if c else "" for c in causes]
+        return [_HIGHLIGHT if c == column.name else "" for c in causes]
+
+    return frame.style.apply(style, axis=0).format(
+        {"anomaly_score": "{:.3f}"}, na_rep=""
+    )
+
+
+# --- 7. Show SPL, Save, Download -----------------------------------------------
+def actions(workspace: Workspace, loaded: LoadedEvents) -> None:
+    """Show SPL, Save and the downloads."""
+    settings = settings_from_widgets()
+    spl_column, save_column = st.columns(2)
+    with spl_column.expander("Show SPL"):
+        st.code(to_spl(settings), language="sql")
+        files = loaded.report.files
+        st.caption("The same with procanom's command line:")
+        st.code(to_cli(settings, files), language="bash")
+    with save_column:
+        if st.button("Save", key="exp.save", type="secondary"):
+            save(workspace, settings)
+    _downloads(workspace)
+
+
+def save(workspace: Workspace, settings: ExperimentSettings) -> None:
+    """Store the settings and the current run; refuse edits from a stale page."""
+    store = resources.get_store()
+    try:
+        experiment = store.update_experiment(
+            workspace.experiment.id,
+            expected_version=workspace.experiment.version,
+            settings=settings.to_dict(),
+        )
+    except StaleEditError as error:
+        st.error(f"Not saved: {error}")
+        return
+    workspace.experiment = experiment
+    run = workspace.run
+    if run is not None and run.saved_run_id is None:
+        record = store.add_run(
+            RunRecord(
+                id=None,
+                experiment_id=experiment.id,
+                started_at=run.started_at,
+                duration_s=run.duration_s,
+                procanom_version=procanom.__version__,
+                settings=run.settings,
+                data_fingerprint=run.fingerprint,
+                rows_read=run.rows_read,
+                rows_skipped=run.rows_skipped,
+                total_events=run.result.num_events,
+                num_outliers=run.result.num_outliers,
+                threshold=run.result.summary.get("thresh"),
+                summary={
+                    k: export._json_value(v) for k, v in run.result.summary.items()
+                },
+            )
+        )
+        run.saved_run_id = record.id
+    workspace.messages.append(("success", "Saved."))
+    st.rerun()
+
+
+def _downloads(workspace: Workspace) -> None:
+    run = workspace.run
+    if run is None:
+        return
+    result = run.result
+    columns = list(result.annotated.columns)
+    frame = result.annotated.iloc[run.order][columns]
+    stem = workspace.experiment.title.strip().replace(" ", "_")[:60] or "results"
+    csv_column, json_column, _ = st.columns([1, 1, 3])
+    csv_column.download_button(
+        "Download CSV",
+        data=lambda: export.to_csv(frame),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="exp.download_csv",
+    )
+    json_column.download_button(
+        "Download JSON",
+        data=lambda: export.to_json(frame, summary=result.summary),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        key="exp.download_json",
+    )
+
+
+# --- 8. History --------------------------------------------------------------
+def history(workspace: Workspace) -> None:
+    """The saved runs of this experiment; any can be reloaded and re-run."""
+    runs = resources.get_store().list_runs(workspace.experiment.id)
+    st.subheader("History")
+    if not runs:
+        st.caption("No saved runs yet. Detect, then Save.")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "run": r.id,
+                "time": r.started_at,
+                "search": r.settings.get("query", ""),
+                "fields": ", ".join(r.settings.get("fields", [])),
+                "method": r.settings.get("method", ""),
+                "outliers": r.num_outliers,
+                "events": r.total_events,
+                "seconds": round(r.duration_s, 2),
+                "version": r.procanom_version,
+            }
+            for r in runs
+        ]
+    )
+    st.dataframe(table, hide_index=True)
+    labels = {r.id: f"{r.started_at} — {r.num_outliers} outliers" for r in runs}
+    choice = st.selectbox("Run", list(labels), format_func=labels.get, key="exp.run")
+    if st.button("Load this run", key="exp.load_run"):
+        chosen = next(r for r in runs if r.id == choice)
+        write_widgets(ExperimentSettings.from_dict(chosen.settings))
+        workspace.run = None
+        st.session_state["exp.autorun"] = True
+        workspace.messages.append(
+            ("info", f"Re-running the settings of run {chosen.started_at}.")
+        )
+        st.rerun()

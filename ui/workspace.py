@@ -1,0 +1,165 @@
+"""The open experiment's working state, kept in ``st.session_state``.
+
+Session-state keys follow one scheme, set up here and nowhere else:
+
+- ``"experiment_id"``: the experiment the Experiment page shows;
+- ``"workspace"``: the :class:`Workspace` of that experiment;
+- ``"exp.<name>"``: the Experiment page's widgets (stable keys, so tests
+  and the browser drive them by name); written from the saved settings when
+  an experiment is opened, read back by :func:`settings_from_widgets`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from procanom.experiment import ExperimentSettings
+from procanom.io import LoadedEvents
+from procanom.samples import DEFAULT_SAMPLE
+from procanom.scoring import DetectionResult
+from procanom.store import Experiment
+
+EXPERIMENT_ID = "experiment_id"
+WORKSPACE = "workspace"
+
+
+@dataclass
+class RunState:
+    """A Detect that has been run on the page (saved or not)."""
+
+    result: DetectionResult
+    settings: dict
+    started_at: str
+    duration_s: float
+    fingerprint: str
+    rows_read: int
+    rows_skipped: int
+    saved_run_id: str | None = None
+    order: object = None  # row positions, outliers first, computed once
+
+
+@dataclass
+class Workspace:
+    """The experiment open on the Experiment page."""
+
+    experiment: Experiment
+    run: RunState | None = None
+    messages: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def saved_settings(self) -> ExperimentSettings:
+        """The settings as last saved."""
+        return ExperimentSettings.from_dict(self.experiment.settings)
+
+
+def open_experiment(experiment_id: str) -> None:
+    """Make ``experiment_id`` the one the Experiment page shows."""
+    st.session_state[EXPERIMENT_ID] = experiment_id
+    st.session_state.pop(WORKSPACE, None)
+
+
+def current(store) -> Workspace | None:
+    """Return the open experiment's workspace, loading it on first use."""
+    experiment_id = st.session_state.get(EXPERIMENT_ID) or st.query_params.get("id")
+    if not experiment_id:
+        return None
+    workspace = st.session_state.get(WORKSPACE)
+    if workspace is None or workspace.experiment.id != experiment_id:
+        from procanom.errors import NotFoundError
+
+        try:
+            experiment = store.get_experiment(experiment_id)
+        except NotFoundError:
+            st.session_state.pop(EXPERIMENT_ID, None)
+            return None
+        workspace = Workspace(experiment)
+        st.session_state[EXPERIMENT_ID] = experiment_id
+        st.session_state[WORKSPACE] = workspace
+        write_widgets(workspace.saved_settings)
+    st.query_params["id"] = experiment_id
+    return workspace
+
+
+def write_widgets(settings: ExperimentSettings) -> None:
+    """Set the page's widgets from ``settings`` (on open, or reloading a run)."""
+    source = settings.data_source
+    time_range = settings.time_range or {}
+    state = st.session_state
+    state["exp.source_kind"] = "dataset" if source.kind == "dataset" else "sample"
+    state["exp.sample"] = source.name if source.kind == "sample" else DEFAULT_SAMPLE
+    state["exp.dataset"] = source.dataset_id
+    state["exp.query"] = settings.query
+    state["exp.time_preset"] = time_range.get("preset", "all")
+    state["exp.time_earliest"] = time_range.get("earliest") or ""
+    state["exp.time_latest"] = time_range.get("latest") or ""
+    state["exp.relative_to"] = time_range.get("relative_to", "latest")
+    state["exp.fields"] = list(settings.fields)
+    state["exp.numeric"] = list(settings.numeric_fields)
+    state["exp.method"] = settings.method
+    params = settings.params or {}
+    state["exp.cutoff"] = bool(params.get("cutoff", True))
+    state["exp.use_pthresh"] = params.get("pthresh") is not None
+    state["exp.pthresh"] = float(params.get("pthresh") or 0.01)
+    state["exp.notes"] = settings.notes
+    state["exp.source_name"] = source.name
+    state["exp.page"] = 1
+
+
+def settings_from_widgets() -> ExperimentSettings:
+    """Read the page's widgets back into settings."""
+    from procanom.experiment import DataSource
+
+    state = st.session_state
+    kind = state.get("exp.source_kind", "sample")
+    if kind == "dataset" and state.get("exp.dataset"):
+        source = DataSource(
+            "dataset", state.get("exp.source_name", ""), state.get("exp.dataset")
+        )
+    else:
+        source = DataSource("sample", state.get("exp.sample", DEFAULT_SAMPLE))
+    fields = list(state.get("exp.fields") or [])
+    numeric = set(state.get("exp.numeric") or [])
+    return ExperimentSettings(
+        data_source=source,
+        query=state.get("exp.query", ""),
+        time_range={
+            "preset": state.get("exp.time_preset", "all"),
+            "earliest": state.get("exp.time_earliest") or None,
+            "latest": state.get("exp.time_latest") or None,
+            "relative_to": state.get("exp.relative_to", "latest"),
+        },
+        fields=fields,
+        field_types={f: "numeric" for f in fields if f in numeric},
+        method=state.get("exp.method", "histogram"),
+        params={
+            "cutoff": bool(state.get("exp.cutoff", True)),
+            "pthresh": float(state["exp.pthresh"])
+            if state.get("exp.use_pthresh")
+            else None,
+        },
+        notes=state.get("exp.notes", ""),
+    )
+
+
+def loaded_events_key(settings: ExperimentSettings) -> tuple[str, str]:
+    """The cache key of a data source: ``(kind, sample key or dataset id)``."""
+    source = settings.data_source
+    if source.kind == "dataset" and source.dataset_id:
+        return ("dataset", source.dataset_id)
+    return ("sample", source.name or DEFAULT_SAMPLE)
+
+
+__all__ = [
+    "EXPERIMENT_ID",
+    "WORKSPACE",
+    "LoadedEvents",
+    "RunState",
+    "Workspace",
+    "current",
+    "loaded_events_key",
+    "open_experiment",
+    "settings_from_widgets",
+    "write_widgets",
+]
