@@ -123,7 +123,7 @@ class ExperimentStore:
     """
 
     def __init__(self, data_dir: str | Path) -> None:
-        self.data_dir = Path(data_dir).expanduser()
+        self.data_dir = Path(data_dir).expanduser().absolute()
         self.path = self.data_dir / DB_FILENAME
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -67,3 +70,28 @@ def test_store_refuses_a_file_that_is_not_a_database(data_dir):
 
     with pytest.raises(StoreError, match="not a usable procanom store"):
         ExperimentStore(data_dir)
+
+
+def test_store_processes_opening_a_fresh_folder_together_migrate_once(
+    data_dir, repo_root
+):
+    opener = (
+        "import sys; from procanom.store import ExperimentStore; "
+        "ExperimentStore(sys.argv[1]).create_experiment('x')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", opener, str(data_dir)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+
+    assert user_version(data_dir / "procanom.sqlite3") == SCHEMA_VERSION
+    assert len(ExperimentStore(data_dir).list_experiments()) == 6
