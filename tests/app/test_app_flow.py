@@ -1,0 +1,131 @@
+"""The whole experiment flow, driven through Streamlit's AppTest.
+
+Create, pick the sample and fields, Detect, Save, reopen in a fresh session
+(as after a server restart), reload a run from the history. The numbers on
+the page must equal what ``procanom detect`` prints for the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from procanom.cli import main as cli_main
+from procanom.samples import SAMPLES
+from procanom.store import ExperimentStore
+
+FIELDS = ["Name", "Path", "CommandLine", "host"]
+TIMEOUT = 60
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "appdata"
+    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
+    return folder
+
+
+def _app(repo_root) -> AppTest:
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    return app.run()
+
+
+def _button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def _metric(app: AppTest, label: str) -> int:
+    value = next(m.value for m in app.metric if m.label == label)
+    return int(str(value).replace(",", ""))
+
+
+def _cli_counts(tmp_path, *args: str) -> dict:
+    out = tmp_path / "cli.json"
+    status = cli_main(
+        [
+            "detect",
+            str(SAMPLES["otrf-sysmon"].path),
+            "--fields",
+            ",".join(FIELDS),
+            "--format",
+            "json",
+            "--output",
+            str(out),
+            *args,
+        ]
+    )
+    assert status == 0
+    payload = json.loads(out.read_text())
+    outliers = sum(row["isOutlier"] for row in payload["results"])
+    return {"outliers": outliers, "total": len(payload["results"])}
+
+
+def _create(app: AppTest, title: str) -> AppTest:
+    app.text_input(key="new.title").input(title)
+    app.text_area(key="new.description").input("Which processes do not belong?")
+    return _button(app, "Create").click().run()
+
+
+def test_app_flow_create_detect_save_reopen_history(repo_root, data_dir, tmp_path):
+    app = _app(repo_root)
+    assert not app.exception
+    app = _create(app, 'Rogue "processes" on lab hosts')
+    assert not app.exception, app.exception
+    assert app.title[0].value == 'Rogue "processes" on lab hosts'
+    assert app.multiselect(key="exp.fields").value == FIELDS
+
+    # Splunk's rule (cutoff off), then Detect.
+    app.checkbox(key="exp.cutoff").uncheck().run()
+    app = app.button(key="exp.detect").click().run()
+    assert not app.exception, app.exception
+    expected = _cli_counts(tmp_path, "--no-cutoff")
+    assert _metric(app, "Outliers") == expected["outliers"] > 0
+    assert _metric(app, "Total Events") == expected["total"] == 1316
+    assert any("Draft" in w.value for w in app.warning)
+
+    app = app.button(key="exp.save").click().run()
+    assert not app.exception, app.exception
+    assert not any("Draft" in w.value for w in app.warning)
+
+    store = ExperimentStore(data_dir)
+    (summary,) = store.list_experiments()
+    assert summary.last_outliers == expected["outliers"]
+    assert summary.last_total == 1316
+    saved = store.get_experiment(summary.id)
+    assert saved.settings["params"]["cutoff"] is False
+    assert saved.settings["fields"] == FIELDS
+
+    # A fresh session, as after a restart: everything as it was.
+    reopened = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    reopened.query_params["id"] = summary.id
+    reopened.switch_page("pages/experiment.py").run()
+    assert not reopened.exception, reopened.exception
+    assert reopened.multiselect(key="exp.fields").value == FIELDS
+    assert reopened.checkbox(key="exp.cutoff").value is False
+    history = reopened.dataframe[-1].value
+    assert history["outliers"].tolist() == [expected["outliers"]]
+
+    # Reload the run from the history: it re-runs with the same answer.
+    reopened.checkbox(key="exp.cutoff").check().run()
+    reopened = reopened.button(key="exp.load_run").click().run()
+    assert not reopened.exception, reopened.exception
+    assert reopened.checkbox(key="exp.cutoff").value is False
+    assert _metric(reopened, "Outliers") == expected["outliers"]
+
+
+def test_app_flow_strict_default_matches_cli(repo_root, data_dir, tmp_path):
+    app = _create(_app(repo_root), "Default threshold")
+    app = app.button(key="exp.detect").click().run()
+    assert not app.exception, app.exception
+    expected = _cli_counts(tmp_path)
+    assert _metric(app, "Outliers") == expected["outliers"]
+    assert _metric(app, "Total Events") == expected["total"]
+
+
+def test_app_bad_search_points_at_the_problem(repo_root, data_dir):
+    app = _create(_app(repo_root), "Bad search")
+    app.text_input(key="exp.query").input('Name="unterminated').run()
+    assert not app.exception
+    assert any("Search" in e.value for e in app.error)

@@ -1,0 +1,154 @@
+"""The procanom command line: detect, output formats, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from procanom.cli import main
+from procanom.samples import SAMPLES
+from procanom.scoring import SCORE_COLUMNS, detect
+
+SAMPLE = str(SAMPLES["otrf-sysmon"].path)
+FIELDS = "Name,Path,CommandLine,host"
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_cli_detect_csv_has_input_columns_then_scores(capsys):
+    status, out, err = _run(capsys, "detect", SAMPLE, "--fields", FIELDS)
+    assert status == 0
+    frame = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    assert list(frame.columns[-len(SCORE_COLUMNS) :]) == list(SCORE_COLUMNS)
+    assert len(frame) == 1316
+    assert "outliers in 1316 events" in err
+
+
+def test_cli_detect_matches_python_api(capsys):
+    status, out, _ = _run(
+        capsys, "detect", SAMPLE, "--fields", FIELDS, "--no-cutoff", "--format", "json"
+    )
+    assert status == 0
+    rows = json.loads(out)["results"]
+    frame = pd.read_csv(SAMPLE, dtype="string[pyarrow]", keep_default_na=False)
+    expected = detect(frame, FIELDS.split(","), cutoff=False)
+    assert [r["isOutlier"] for r in rows] == expected.annotated["isOutlier"].tolist()
+
+
+@pytest.mark.parametrize("action", ["filter", "summary"])
+def test_cli_detect_actions(capsys, action):
+    status, out, _ = _run(
+        capsys, "detect", SAMPLE, "--fields", FIELDS, "--action", action, "--no-cutoff"
+    )
+    assert status == 0
+    frame = pd.read_csv(io.StringIO(out))
+    if action == "summary":
+        assert list(frame.columns[:6]) == [
+            "num_anomalies",
+            "thresh",
+            "max_logprob",
+            "min_logprob",
+            "1st_quartile",
+            "3rd_quartile",
+        ]
+    else:
+        assert (frame["isOutlier"] == 1).all() and len(frame) > 0
+
+
+def test_cli_detect_search_and_pthresh(capsys):
+    status, out, _ = _run(
+        capsys,
+        "detect",
+        SAMPLE,
+        "--fields",
+        "Name,ParentName",
+        "--search",
+        "host=MKT01",
+        "--pthresh",
+        "0.001",
+        "--format",
+        "json",
+    )
+    assert status == 0
+    payload = json.loads(out)
+    assert {r["host"] for r in payload["results"]} == {"MKT01"}
+    assert payload["summary"]["thresh"] == pytest.approx(-6.907755, abs=1e-6)
+
+
+def test_cli_table_strips_terminal_control_characters(tmp_path, capsys):
+    path = tmp_path / "evil.csv"
+    path.write_text('Name,CommandLine\nx.exe,"\x1b[31mred\x1b[0m\x07"\n', "utf-8")
+    status, out, _ = _run(
+        capsys, "detect", str(path), "--fields", "Name", "--format", "table"
+    )
+    assert status == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "[31mred" in out
+
+
+def test_cli_csv_output_is_formula_safe(tmp_path, capsys):
+    path = tmp_path / "formula.csv"
+    path.write_text('Name,CommandLine\n=cmd|calc,"+1"\nb,"@x"\n', "utf-8")
+    out_path = tmp_path / "out.csv"
+    status, _, _ = _run(
+        capsys, "detect", str(path), "--fields", "Name", "--output", str(out_path)
+    )
+    assert status == 0
+    with out_path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["Name"] == "'=cmd|calc"
+    assert rows[0]["CommandLine"] == "'+1"
+    assert rows[1]["CommandLine"] == "'@x"
+    assert float(rows[0]["log_event_prob"]) < 0  # numbers stay numbers
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["detect", SAMPLE], "--fields"),
+        (["detect", SAMPLE, "--fields", "Nope"], "Nope"),
+        (["detect", "missing.csv", "--fields", "Name"], "missing.csv"),
+        (["detect", SAMPLE, "--fields", "Name", "--pthresh", "7"], "pthresh"),
+        (["detect", SAMPLE, "--fields", "Name", "--method", "magic"], "magic"),
+        (["detect", SAMPLE, "--fields", "Name", "--search", "(Name=x"], "parenthes"),
+        (["detect", SAMPLE, "--fields", "Name", "--threshold", "top:-1"], "top"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(capsys, args, message):
+    status, _, err = _run(capsys, *args)
+    assert status == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("procanom: ")
+    assert message.lower() in lines[0].lower()
+
+
+def test_cli_python_dash_m_is_the_same_command(tmp_path):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "procanom",
+            "detect",
+            SAMPLE,
+            "--fields",
+            "Name",
+            "--action",
+            "summary",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("num_anomalies,")
