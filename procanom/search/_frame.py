@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procanom.errors import ParameterError, QueryError
-from procanom.search._ast import And, Compare, MatchAll, Node, Not, Or, Query, Term
+from procanom.search._ast import And, Compare, MatchAll, Node, Not, Query, Term
 from procanom.search._parser import parse_query
 from procanom.search._patterns import NUMBER_REGEX, is_number, wildcard_regex
 from procanom.search._time import TimeRange, parse_event_times, resolve_time_range
@@ -46,9 +46,9 @@ def _to_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 # Columns whose first rows repeat a lot (names, users, hosts) are evaluated
-# once per distinct value and the answers spread back over the rows; unique
-# text such as command lines is evaluated row by row in the kernel, because
-# encoding it would cost more than it saves.
+# once per distinct value and the answers spread back over the rows. Mostly
+# unique text such as command lines is matched directly, because encoding it
+# would cost more than it saves.
 _SAMPLE_ROWS = 20_000
 _REPEAT_RATIO = 0.05
 
@@ -93,7 +93,10 @@ class _FrameEvaluator:
                 and series.dtype.storage == "pyarrow"
             ):
                 series = series.astype(pd.StringDtype("pyarrow"))
-            self._columns[name] = _Column(pa.array(series.array))
+            values = pa.array(series.array)
+            if isinstance(values, pa.ChunkedArray):  # e.g. after pd.concat
+                values = values.combine_chunks()
+            self._columns[name] = _Column(values)
         return self._columns[name]
 
     def present(self, name: str) -> np.ndarray:
@@ -125,12 +128,12 @@ class _FrameEvaluator:
             return self._compare(node)
         if isinstance(node, Not):
             return ~self.evaluate(node.child)
-        results = (self.evaluate(child) for child in node.children)
         combine = np.logical_and if isinstance(node, And) else np.logical_or
-        assert isinstance(node, And | Or)
-        out = next(results).copy()
-        for mask in results:
-            combine(out, mask, out=out)
+        first, *rest = node.children
+        # A leaf may hand back a cached array, so combine into a fresh one.
+        out = self.evaluate(first).copy()
+        for child in rest:
+            combine(out, self.evaluate(child), out=out)
         return out
 
     def _term(self, node: Term) -> np.ndarray:
@@ -225,13 +228,18 @@ def filter_events(
     """
     if not isinstance(frame, pd.DataFrame):
         raise ParameterError("frame", "a pandas DataFrame", type(frame).__name__)
+    if not frame.columns.is_unique:
+        duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ParameterError(
+            "frame", "a DataFrame with unique column names", duplicated
+        )
     started = time.perf_counter()
     parsed = _as_query(query)
 
     mask = _FrameEvaluator(frame, parsed).evaluate(parsed.root)
 
     if time_range is not None and time_range.preset != "all":
-        mask &= _time_mask(frame, time_range, time_field, now)
+        mask = mask & _time_mask(frame, time_range, time_field, now)
 
     logger.info(
         "search %r matched %d of %d events in %.3f s",
@@ -272,9 +280,9 @@ def _time_mask(
 
     latest_event = times.max() if unreadable < len(times) else None
     earliest, latest = resolve_time_range(time_range, latest_event, now)
-    keep = times.notna().to_numpy()
+    keep = times.notna()
     if earliest is not None:
-        keep &= (times >= earliest).to_numpy()
+        keep &= times >= earliest
     if latest is not None:
-        keep &= (times <= latest).to_numpy()
-    return keep
+        keep &= times <= latest
+    return keep.to_numpy(dtype=bool)

@@ -159,6 +159,31 @@ def test_compile_sql_holds_only_fixed_words_and_known_columns(events, query, exp
     assert rest.count("?") == len(params)
 
 
+@pytest.fixture(scope="module")
+def repeated_events(events) -> pd.DataFrame:
+    """The events 1,700 times over: enough repeats to take the encoded path."""
+    return events.iloc[np.tile(ALL_IDS, 1700)].reset_index(drop=True)
+
+
+@pytest.mark.parametrize(("query", "expected"), CASES, ids=CASE_IDS)
+def test_filter_events_same_rows_on_dictionary_encoded_columns(
+    repeated_events, query, expected
+):
+    mask = filter_events(repeated_events, query).to_numpy()
+
+    by_copy = mask.reshape(1700, len(ALL_IDS))
+    assert (by_copy == by_copy[0]).all()
+    assert np.flatnonzero(by_copy[0]).tolist() == expected
+
+
+def test_filter_events_reads_chunked_columns(events):
+    stacked = pd.concat([events, events], ignore_index=True)
+
+    mask = filter_events(stacked, "Name=cmd.exe")
+
+    assert list(stacked.index[mask]) == [1, 11, 13, 23]
+
+
 def test_filter_events_keeps_index_labels(events):
     relabelled = events.set_axis([f"e{i}" for i in ALL_IDS])
 
@@ -179,6 +204,30 @@ def test_filter_events_reads_non_text_columns_as_text():
 
     assert list(frame.index[filter_events(frame, "ProcessId>100")]) == [1, 2]
     assert list(frame.index[filter_events(frame, "86")]) == [1]
+
+
+def test_filter_events_refuses_duplicate_column_names(events):
+    from procanom.errors import ParameterError
+
+    doubled = pd.concat([events[["Name"]], events[["Name"]]], axis=1)
+
+    with pytest.raises(ParameterError, match="unique column names"):
+        filter_events(doubled, "x")
+
+
+def test_filter_events_refuses_non_frame():
+    from procanom.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="frame"):
+        filter_events([{"Name": "x"}], "x")
+
+
+def test_filter_events_matches_field_names_with_quotes_and_spaces():
+    frame = pd.DataFrame({'a" "b': ["x", "y"], "it's": ["y", "x"]})
+
+    assert list(frame.index[filter_events(frame, "'a\" \"b'=x")]) == [0]
+    assert list(frame.index[filter_events(frame, "'it\\'s'=x")]) == [1]
+    assert list(frame.index[filter_events(frame, '"it\'s"=x')]) == [1]
 
 
 def test_filter_events_on_empty_frame_returns_empty_mask():
