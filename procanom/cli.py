@@ -17,7 +17,7 @@ import pandas as pd
 
 import procanom
 from procanom import export
-from procanom.errors import ParameterError, ProcanomError
+from procanom.errors import ParameterError, ProcanomError, QueryError
 from procanom.experiment import (
     DataSource,
     ExperimentSettings,
@@ -199,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except click.ClickException as error:
         click.echo(f"procanom: {error.format_message()}", err=True)
+        return 2
+    except QueryError as error:
+        click.echo(f"procanom: --search: {error}", err=True)
         return 2
     except ProcanomError as error:
         click.echo(f"procanom: {error}", err=True)

@@ -120,7 +120,7 @@ def test_cli_csv_output_is_formula_safe(tmp_path, capsys):
         (["detect", "missing.csv", "--fields", "Name"], "missing.csv"),
         (["detect", SAMPLE, "--fields", "Name", "--pthresh", "7"], "pthresh"),
         (["detect", SAMPLE, "--fields", "Name", "--method", "magic"], "magic"),
-        (["detect", SAMPLE, "--fields", "Name", "--search", "(Name=x"], "parenthes"),
+        (["detect", SAMPLE, "--fields", "Name", "--search", "(Name=x"], "--search:"),
         (["detect", SAMPLE, "--fields", "Name", "--threshold", "top:-1"], "top"),
     ],
 )

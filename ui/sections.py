@@ -479,13 +479,21 @@ def history(workspace: Workspace) -> None:
     )
     st.dataframe(table, hide_index=True)
     labels = {r.id: f"{r.started_at} — {r.num_outliers} outliers" for r in runs}
-    choice = st.selectbox("Run", list(labels), format_func=labels.get, key="exp.run")
-    if st.button("Load this run", key="exp.load_run"):
-        chosen = next(r for r in runs if r.id == choice)
-        write_widgets(ExperimentSettings.from_dict(chosen.settings))
-        workspace.run = None
-        st.session_state["exp.autorun"] = True
-        workspace.messages.append(
-            ("info", f"Re-running the settings of run {chosen.started_at}.")
-        )
-        st.rerun()
+    st.selectbox("Run", list(labels), format_func=labels.get, key="exp.run")
+    st.button(
+        "Load this run",
+        key="exp.load_run",
+        on_click=_load_run,
+        args=(workspace, {r.id: r for r in runs}),
+    )
+
+
+def _load_run(workspace: Workspace, runs: dict) -> None:
+    # A callback, so the widgets can be rewritten before they are drawn.
+    chosen = runs[st.session_state["exp.run"]]
+    write_widgets(ExperimentSettings.from_dict(chosen.settings))
+    workspace.run = None
+    st.session_state["exp.autorun"] = True
+    workspace.messages.append(
+        ("info", f"Re-ran the settings of run {chosen.started_at}.")
+    )
