@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import load_into_duckdb
+from search_cases import load_into_duckdb
 
 from procanom.errors import QueryError
 from procanom.search import compile_sql, filter_events, parse_query

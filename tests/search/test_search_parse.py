@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_search_match import CASES
+from search_cases import CASES
 
 from procanom.errors import ParameterError, QueryError
 from procanom.search import (
@@ -241,3 +241,17 @@ def test_renderings_accept_parsed_query():
     assert describe_query(query) == "a AND b"
     assert to_spl(query) == "a b"
     assert isinstance(query, Query)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["procanom.search", "procanom.search._parser", "procanom.search._sql"],
+)
+def test_docstring_examples_hold(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 import pytest
-from conftest import ALL_IDS
+from search_cases import ALL_IDS
 
 from procanom.errors import ParameterError
 from procanom.search import (
