@@ -18,8 +18,15 @@ logging.basicConfig(
 
 navigation = st.navigation(
     [
-        st.Page("pages/experiments.py", title="Experiments", icon="🧪", default=True),
-        st.Page("pages/experiment.py", title="Experiment", icon="🔎"),
+        st.Page(
+            "pages/experiments.py",
+            title="Experiments",
+            icon=":material/science:",
+            default=True,
+        ),
+        st.Page(
+            "pages/experiment.py", title="Experiment", icon=":material/troubleshoot:"
+        ),
     ]
 )
 navigation.run()

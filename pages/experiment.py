@@ -7,7 +7,7 @@ from ui import resources, sections, workspace
 current = workspace.current(resources.get_store())
 if current is None:
     st.info("Open an experiment from the Experiments page, or create one.")
-    st.page_link("pages/experiments.py", label="Experiments", icon="🧪")
+    st.page_link("pages/experiments.py", label="Experiments", icon=":material/science:")
     st.stop()
 
 sections.header(current)

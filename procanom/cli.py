@@ -24,6 +24,7 @@ from procanom.experiment import (
     parse_field_list,
     run_settings,
 )
+from procanom.samples import SAMPLES
 from procanom.scoring import ACTIONS, METHODS, ThresholdRule
 
 __all__ = ["main", "cli"]
@@ -68,7 +69,12 @@ def cli(verbose: int) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--sample",
+    type=click.Choice(sorted(SAMPLES)),
+    help="Score a bundled sample instead of files.",
+)
 @click.option("--fields", "fields_text", help="Fields to analyse, comma-separated.")
 @click.option(
     "--field", "field_list", multiple=True, help="A field to analyse (repeatable)."
@@ -122,6 +128,7 @@ def cli(verbose: int) -> None:
 )
 def detect(
     files: Sequence[str],
+    sample: str | None,
     fields_text: str | None,
     field_list: Sequence[str],
     method: str | None,
@@ -138,7 +145,12 @@ def detect(
     fmt: str,
     output: str | None,
 ) -> None:
-    """Score process events in FILE... and print them with their scores."""
+    """Score process events in FILE... and print them with their scores.
+
+    The output has every input column, then log_event_prob, probable_cause,
+    probable_cause_freq, max_freq, anomaly_score (higher is more anomalous)
+    and isOutlier.
+    """
     from procanom.io import read_events
     from procanom.scoring import DEFAULT_METHOD
 
@@ -147,12 +159,18 @@ def detect(
     ]
     if not fields:
         raise ParameterError("--fields", "at least one field name", "nothing")
+    if bool(files) == bool(sample):
+        raise ParameterError("FILE... or --sample", "one of the two", "neither or both")
+    if sample:
+        files = [str(SAMPLES[sample].path)]
     params: dict = {"cutoff": cutoff, "pthresh": pthresh}
     threshold = _threshold_option(threshold_text)
     if threshold:
         params["threshold"] = threshold
     settings = ExperimentSettings(
-        data_source=DataSource("file", ",".join(Path(f).name for f in files)),
+        data_source=DataSource("sample", sample)
+        if sample
+        else DataSource("file", ",".join(Path(f).name for f in files)),
         query=query,
         time_range={
             "preset": time_range,

@@ -86,8 +86,15 @@ def to_spl(
 
 
 def to_cli(settings: ExperimentSettings, files: Sequence[str]) -> str:
-    """Return the ``procanom detect`` command reproducing ``settings`` on ``files``."""
-    args = ["procanom", "detect", *files]
+    """Return the ``procanom detect`` command reproducing ``settings`` on ``files``.
+
+    A bundled sample is named with ``--sample`` rather than by its path.
+    """
+    source = settings.data_source
+    if source.kind == "sample":
+        args = ["procanom", "detect", "--sample", source.name]
+    else:
+        args = ["procanom", "detect", *files]
     if any("," in f for f in settings.fields):
         for name in settings.fields:
             args += ["--field", name]

@@ -23,7 +23,7 @@ def _open(experiment_id: str) -> None:
 def create_form(store) -> None:
     """The "Create new experiment" form: a title and a description."""
     first_time = not store.list_experiments()
-    expander = st.expander("➕ Create new experiment", expanded=first_time)
+    expander = st.expander(":material/add: Create new experiment", expanded=first_time)
     with expander, st.form("create", clear_on_submit=True):
         title = st.text_input("Title", key="new.title")
         description = st.text_area("Description", key="new.description")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from procanom.io import LoadedEvents, read_events, read_upload
+from procanom.io import LoadedEvents, read_upload
 from procanom.profile import profile_fields
 from procanom.samples import SAMPLES
 from procanom.store import ExperimentStore
@@ -43,8 +43,9 @@ def get_store() -> ExperimentStore:
 
 @st.cache_data(max_entries=_CACHED_SOURCES, show_spinner="Reading the sample…")
 def load_sample(key: str) -> LoadedEvents:
-    """Read a bundled sample."""
-    return read_events(SAMPLES[key].path)
+    """Read a bundled sample (by file name, so no server path reaches the page)."""
+    sample = SAMPLES[key]
+    return read_upload([(sample.filename, sample.path.read_bytes())])
 
 
 @st.cache_data(max_entries=_CACHED_SOURCES, show_spinner="Reading the dataset…")

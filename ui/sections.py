@@ -54,7 +54,9 @@ def header(workspace: Workspace) -> None:
     if experiment.description:
         st.caption(experiment.description)
     if is_draft(workspace):
-        st.warning("Draft: changes on this page are not saved yet.", icon="✏️")
+        st.warning(
+            "Draft: changes on this page are not saved yet.", icon=":material/edit:"
+        )
     for level, text in workspace.messages:
         getattr(st, level)(text)
     workspace.messages.clear()
