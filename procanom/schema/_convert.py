@@ -1,0 +1,565 @@
+"""Turning a frame of events into one row per process start."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from procanom.errors import ParameterError
+from procanom.schema._events import select_process_events
+from procanom.schema._mapping import (
+    PROCESS_FIELDS,
+    ColumnIndex,
+    FieldMapping,
+    detect_mapping,
+)
+from procanom.schema._recipes import Recipe, parse_recipe
+from procanom.schema._times import format_times, parse_times
+from procanom.schema._values import (
+    STRING,
+    accounts,
+    basenames,
+    decimal_ids,
+    first_set,
+    hex_logon_ids,
+    integrity_levels,
+    is_unset,
+    log_names,
+    short_hosts,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Sysmon and 4688 records of one process are at most this far apart.
+MERGE_WINDOW = pd.Timedelta(seconds=2)
+
+#: Column that keeps ``_time`` as written when some of it could not be read.
+TIME_AS_WRITTEN = "_time (as written)"
+
+# Derived fields are computed in this order: hosts before times (offsets are
+# per host), paths before the names taken from them, EventSource last.
+_EVAL_ORDER = (
+    "host",
+    "_time",
+    *(f for f in PROCESS_FIELDS if f not in ("host", "_time", "Name", "ParentName")),
+    "Name",
+    "ParentName",
+)
+_ID_FIELDS = ("ProcessId", "ParentProcessId")
+_TIME_ZONE_STEP = pd.Timedelta(minutes=15)
+_TIME_ZONE_SLACK = pd.Timedelta(minutes=2)
+_OFFSET_AGREEMENT = 0.8
+
+
+@dataclass
+class ProcessEvents:
+    """Process-creation events in the common schema.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per process start: the :data:`PROCESS_FIELDS` that hold a
+        value (or were in the input) first, then the input's other columns
+        unchanged. Every column is ``string[pyarrow]``; the index is the
+        input's, so rows can be traced back.
+    mapping : FieldMapping
+        The mapping applied (detected, or the one passed in).
+    other_events : dict of str to int
+        Records set aside because they are not process creations, counted by
+        ``"channel/event id"`` (``"Security/4624"``).
+    warnings : list of str
+        Plain sentences: what looked wrong and what was done about it.
+    duplicates_merged : int
+        Security 4688 records folded into the Sysmon record of the same
+        process.
+    """
+
+    frame: pd.DataFrame
+    mapping: FieldMapping
+    other_events: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    duplicates_merged: int = 0
+
+
+def to_process_events(
+    frame: pd.DataFrame,
+    mapping: FieldMapping | Mapping | None = None,
+    *,
+    deduplicate: bool = True,
+) -> ProcessEvents:
+    """Keep the process creations of ``frame`` and map them onto the schema.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Events as read, text columns (other dtypes are converted to text).
+    mapping : FieldMapping or dict, optional
+        The mapping to apply exactly, e.g. ``FieldMapping.from_dict(saved)``.
+        Detected with :func:`detect_mapping` when None, from the columns that
+        hold a value in the process rows.
+    deduplicate : bool, default True
+        Fold a Security 4688 record into the Sysmon 1 record of the same
+        process (same host and process id, start times at most 2 seconds
+        apart): the Sysmon row is kept, its empty cells are filled from the
+        4688 row, and its ``EventSource`` becomes ``sysmon+security``.
+
+    Returns
+    -------
+    ProcessEvents
+
+    Raises
+    ------
+    ParameterError
+        If ``frame`` is not a DataFrame with distinct column names, or
+        ``mapping`` is neither a FieldMapping nor a dict of that shape.
+
+    Notes
+    -----
+    Values are normalised: ``_time`` to UTC ``YYYY-MM-DDTHH:MM:SS.fffZ``,
+    process ids to decimal text, ``LogonId`` to lower-case hex, integrity
+    labels and SIDs to Sysmon's names (``High``), ``Name`` and ``ParentName``
+    to file names. Times that cannot be read leave ``_time`` empty and are
+    counted in a warning; the column they came from is kept as written.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError("frame", "a pandas DataFrame", type(frame).__name__)
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise ParameterError("frame", "columns with distinct names", duplicated)
+    if mapping is not None and not isinstance(mapping, FieldMapping):
+        mapping = FieldMapping.from_dict(mapping)
+
+    # Work on positions so that a duplicated or odd index cannot misalign
+    # rows; the caller's labels are put back at the end.
+    labels = frame.index
+    frame = _as_text(frame)
+    keep, other_events, warnings = select_process_events(
+        frame, ColumnIndex(frame.columns)
+    )
+    events = frame.loc[keep.to_numpy()]
+
+    if mapping is None:
+        filled = [c for c in events.columns if events[c].notna().any()]
+        mapping = detect_mapping(filled if len(events) else list(events.columns))
+        logger.info("detected mapping: %s", mapping.to_dict())
+    builder = _Builder(events, mapping, warnings)
+    builder.build()
+
+    out = _assemble(events, builder)
+    merged = 0
+    if deduplicate:
+        out, merged = _merge_duplicates(out, builder.times, builder.host_keys())
+    out.index = labels.take(out.index.to_numpy())
+    logger.info(
+        "%d process events from %d records (%d set aside, %d duplicates merged)",
+        len(out),
+        len(frame),
+        sum(other_events.values()),
+        merged,
+    )
+    return ProcessEvents(out, mapping, other_events, warnings, merged)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` as contiguous ``string[pyarrow]`` columns on a RangeIndex.
+
+    Frames built by concatenation hold thousands of small Arrow chunks per
+    column, which makes every later take and filter slow; one chunk each
+    keeps them fast.
+    """
+    converted = {}
+    for name, column in frame.items():
+        if column.dtype != STRING:
+            if pd.api.types.is_float_dtype(column.dtype):
+                whole = column.dropna()
+                if (whole == whole.round()).all():
+                    column = column.astype("Int64")
+            column = column.astype(STRING)
+        chunks = column.array.__arrow_array__()
+        if chunks.num_chunks > 1:
+            column = pd.Series(pd.array(chunks.combine_chunks(), dtype=STRING))
+        converted[str(name)] = column.array
+    return pd.DataFrame(converted, index=pd.RangeIndex(len(frame)))
+
+
+class _Builder:
+    """Computes the process fields of one frame from one mapping."""
+
+    def __init__(self, events: pd.DataFrame, mapping: FieldMapping, warnings: list):
+        self.events = events
+        self.mapping = mapping
+        self.warnings = warnings
+        self.targets: dict[str, pd.Series] = {}
+        self.times = pd.Series(pd.NaT, index=events.index, dtype="datetime64[ns, UTC]")
+        self.time_as_written: pd.Series | None = None
+
+    def build(self) -> None:
+        unknown = sorted(
+            set(self.mapping.sources) | set(self.mapping.derived) - set(PROCESS_FIELDS)
+        )
+        unknown = [f for f in unknown if f not in PROCESS_FIELDS]
+        if unknown:
+            self.warnings.append(
+                "The mapping names "
+                + ", ".join(repr(f) for f in unknown)
+                + ", which "
+                + (
+                    "is not a process field"
+                    if len(unknown) == 1
+                    else "are not process fields"
+                )
+                + f" (expected one of {', '.join(PROCESS_FIELDS)}); ignored."
+            )
+        for target in _EVAL_ORDER:
+            if target == "_time":
+                self._build_time()
+                continue
+            value = self._source(target)
+            recipe = self._recipe(target)
+            if recipe is not None:
+                fill = self._derive(target, recipe)
+                if fill is not None:
+                    value = fill if value is None else _fill_unset(value, fill)
+            if value is not None:
+                self.targets[target] = self._normalise(target, value)
+
+    # -- inputs ------------------------------------------------------------
+
+    def _column(self, target: str, name: str, role: str) -> pd.Series | None:
+        if name in self.events.columns:
+            return self.events[name]
+        self.warnings.append(
+            f"The mapping {role} {target} from column {name!r}, which this data "
+            f"does not have; {target} gets no values from it."
+        )
+        return None
+
+    def _source(self, target: str) -> pd.Series | None:
+        name = self.mapping.sources.get(target)
+        return None if name is None else self._column(target, name, "takes")
+
+    def _recipe(self, target: str) -> Recipe | None:
+        text = self.mapping.derived.get(target)
+        if text is None:
+            return None
+        try:
+            return parse_recipe(text)
+        except ValueError as exc:
+            self.warnings.append(
+                f"The mapping's recipe for {target} was not applied: {exc}."
+            )
+            return None
+
+    def _inputs(self, target: str, recipe: Recipe) -> list[pd.Series] | None:
+        found = [self._column(target, c, "derives") for c in recipe.inputs()]
+        found = [s for s in found if s is not None]
+        return found or None
+
+    # -- derivations -------------------------------------------------------
+
+    def _derive(self, target: str, recipe: Recipe) -> pd.Series | None:
+        index = self.events.index
+        kind = recipe.kind
+        if kind == "shifted":
+            self.warnings.append(
+                f"The mapping's recipe for {target}, {recipe.text!r}, applies to "
+                "_time only; not applied."
+            )
+            return None
+        if kind == "constant":
+            return pd.Series(recipe.columns[0], index=index, dtype=STRING)
+        if kind == "basename":
+            name = recipe.columns[0]
+            if name in self.targets:
+                return basenames(self.targets[name])
+            source = self._column(target, name, "derives")
+            return None if source is None else basenames(source)
+        if kind == "account":
+            pairs = []
+            for domain, user in zip(
+                recipe.columns[::2], recipe.columns[1::2], strict=True
+            ):
+                user_col = self._column(target, user, "derives")
+                if user_col is None:
+                    continue
+                domain_col = self._column(target, domain, "derives") if domain else None
+                pairs.append((domain_col, user_col))
+            return accounts(pairs, index) if pairs else None
+        columns = self._inputs(target, recipe)
+        if columns is None:
+            return None
+        if kind == "first_set":
+            return first_set(columns, index)
+        if kind == "short_host":
+            return short_hosts(columns[0])
+        return log_names(columns, index)
+
+    def _normalise(self, target: str, value: pd.Series) -> pd.Series:
+        if target in _ID_FIELDS:
+            value, bad = decimal_ids(value)
+            if bad:
+                self.warnings.append(
+                    f"{bad:,} {target} values are neither decimal nor 0x-hex numbers; "
+                    "kept as written."
+                )
+        elif target == "LogonId":
+            value = hex_logon_ids(value)
+        elif target == "IntegrityLevel":
+            value = integrity_levels(value)
+        elif target in ("Name", "ParentName"):
+            value = basenames(value)
+        return value.astype(STRING)
+
+    # -- times -------------------------------------------------------------
+
+    def _build_time(self) -> None:
+        name = self.mapping.sources.get("_time")
+        source = self._source("_time")
+        if source is not None:
+            self.times = self._parse(name, source)
+            if name == "_time" and self.times.isna().sum() > source.isna().sum():
+                self.time_as_written = source
+        recipe = self._recipe("_time")
+        if recipe is not None:
+            if recipe.kind == "shifted":
+                self._shift_record_times(recipe)
+            elif recipe.kind == "first_set":
+                for col in self._inputs("_time", recipe) or []:
+                    self.times = self.times.fillna(self._parse(col.name, col))
+            else:
+                self.warnings.append(
+                    f"The mapping's recipe for _time, {recipe.text!r}, does not give "
+                    "times; not applied."
+                )
+        if source is not None or recipe is not None:
+            self.targets["_time"] = format_times(self.times)
+
+    def _parse(
+        self, name: str, text: pd.Series, *, warn_zone: bool = True
+    ) -> pd.Series:
+        parsed = parse_times(text)
+        if parsed.unreadable:
+            bad = text[text.notna() & (text.str.strip() != "") & parsed.values.isna()]
+            self.warnings.append(
+                f"{parsed.unreadable:,} values of {name!r} could not be read as times "
+                f"(for example {bad.iloc[0]!r}); _time is empty there and {name!r} "
+                "is kept as written."
+            )
+        zoneless = int(parsed.zoneless.sum())
+        if zoneless and warn_zone and not _is_utc_by_definition(name):
+            self.warnings.append(
+                f"{zoneless:,} values of {name!r} name no time zone; read as UTC."
+            )
+        if parsed.ambiguous_day_month:
+            self.warnings.append(
+                f"{parsed.ambiguous_day_month:,} dates in {name!r} could be day/month "
+                "or month/day; read as month/day."
+            )
+        return parsed.values
+
+    def _shift_record_times(self, recipe: Recipe) -> None:
+        """Fill times from a record-time column, aligned per host to the reference.
+
+        Shippers often write the record time in the collector's local zone
+        while labelling it UTC (OTRF's ``TimeCreated`` is one example). Rows
+        that have both times show the offset; it is a whole number of
+        quarter hours, the same for every row of a host. The rows that have
+        only the record time (Security 4688 beside Sysmon 1) are moved by it.
+        """
+        record_name, ref_name = recipe.columns
+        record = self._column("_time", record_name, "derives")
+        ref = self._column("_time", ref_name, "derives")
+        if record is None:
+            return
+        need = self.times.isna() & record.notna()
+        if not need.any():
+            return
+        record_times = self._parse(record_name, record, warn_zone=False)
+        if ref is None or ref_name == self.mapping.sources.get("_time"):
+            ref_times = self.times
+        else:
+            ref_times = parse_times(ref).values
+
+        hosts = self.host_keys()
+        offsets = _host_offsets(ref_times, record_times, hosts)
+        shift = hosts.map(offsets)
+        known = shift.notna()
+        shifted = record_times + pd.to_timedelta(shift.where(known, pd.Timedelta(0)))
+        self.times = self.times.where(~need, shifted)
+
+        for offset, group in _group_hosts(offsets, hosts[need]).items():
+            if offset == pd.Timedelta(0):
+                continue
+            moved = int((need & hosts.isin(group)).sum())
+            self.warnings.append(
+                f"{record_name!r} differs from {ref_name!r} by a constant "
+                f"{_hours(offset)} on {_names(group)}; the {moved:,} events without "
+                f"{ref_name!r} were shifted by that amount to UTC."
+            )
+        unaligned = need & ~known
+        if unaligned.any():
+            self.warnings.append(
+                f"{int(unaligned.sum()):,} events take their time from "
+                f"{record_name!r} as written (read as UTC): no event of their host "
+                f"has both {record_name!r} and {ref_name!r} to check its zone."
+            )
+
+    def host_keys(self) -> pd.Series:
+        """Return the short upper-case host of every row (``""`` when unknown)."""
+        host = self.targets.get("host")
+        if host is None:
+            return pd.Series("", index=self.events.index, dtype=STRING)
+        return short_hosts(host).fillna("")
+
+
+def _is_utc_by_definition(name: str) -> bool:
+    lower = name.lower()
+    return lower.endswith("utctime") or lower.endswith("systemtime")
+
+
+def _fill_unset(value: pd.Series, fill: pd.Series) -> pd.Series:
+    """Take ``fill`` where ``value`` is unset and ``fill`` has something."""
+    return value.where(~is_unset(value) | fill.isna(), fill).astype(STRING)
+
+
+def _host_offsets(
+    ref: pd.Series, record: pd.Series, hosts: pd.Series
+) -> dict[str, pd.Timedelta]:
+    """Estimate, per host, the zone offset that takes record times to ``ref``.
+
+    A host gets an offset when at least 80% of its rows with both times agree
+    on one whole number of quarter hours (within two minutes). Hosts without
+    such rows take the offset every estimated host agrees on, if they do.
+    """
+    both = (ref.notna() & record.notna()).to_numpy()
+    if not both.any():
+        return {}
+    diff = (ref - record)[both]
+    steps = (diff / _TIME_ZONE_STEP).round()
+    close = (diff - steps * _TIME_ZONE_STEP).abs() <= _TIME_ZONE_SLACK
+    table = pd.DataFrame({"host": hosts[both].to_numpy(), "steps": steps.to_numpy()})
+    rows_per_host = table["host"].value_counts()
+    votes = table[close.to_numpy()].value_counts().reset_index(name="votes")
+    best = votes.sort_values("votes", ascending=False, kind="stable").drop_duplicates(
+        "host"
+    )
+    best = best[best["votes"] >= _OFFSET_AGREEMENT * best["host"].map(rows_per_host)]
+    result = {
+        str(h): int(n) * _TIME_ZONE_STEP
+        for h, n in zip(best["host"], best["steps"], strict=True)
+    }
+    distinct = set(result.values())
+    if len(distinct) == 1:
+        common = distinct.pop()
+        for host in hosts.unique():
+            result.setdefault(str(host), common)
+    return result
+
+
+def _group_hosts(offsets: dict, hosts: pd.Series) -> dict[pd.Timedelta, list[str]]:
+    groups: dict[pd.Timedelta, list[str]] = {}
+    for host in hosts.unique():
+        if str(host) in offsets:
+            groups.setdefault(offsets[str(host)], []).append(str(host))
+    return groups
+
+
+def _hours(offset: pd.Timedelta) -> str:
+    sign = "-" if offset < pd.Timedelta(0) else "+"
+    minutes = int(abs(offset).total_seconds() // 60)
+    return f"{sign}{minutes // 60}:{minutes % 60:02d}"
+
+
+def _names(hosts: list[str]) -> str:
+    shown = [h or "(no host)" for h in hosts[:5]]
+    more = f" and {len(hosts) - 5} more hosts" if len(hosts) > 5 else ""
+    return ("host " if len(hosts) == 1 else "hosts ") + ", ".join(shown) + more
+
+
+def _assemble(events: pd.DataFrame, builder: _Builder) -> pd.DataFrame:
+    """Put the process fields first, then the input's other columns."""
+    columns: dict[str, pd.Series] = {}
+    for target in PROCESS_FIELDS:
+        value = builder.targets.get(target)
+        if value is not None and value.notna().any():
+            columns[target] = value
+        elif target in events.columns:
+            columns[target] = value if value is not None else events[target]
+    if builder.time_as_written is not None:
+        columns[TIME_AS_WRITTEN] = builder.time_as_written
+    for name in events.columns:
+        if name not in columns:
+            columns[name] = events[name]
+    out = pd.DataFrame(columns, index=events.index)
+    return out.astype(STRING) if len(out.columns) else out
+
+
+def _merge_duplicates(
+    out: pd.DataFrame, times: pd.Series, hosts: pd.Series
+) -> tuple[pd.DataFrame, int]:
+    """Fold each 4688 row into the Sysmon row of the same process.
+
+    Pairs are matched on host and process id, then by the closest start time
+    within :data:`MERGE_WINDOW`; each row takes part in at most one pair.
+    """
+    if "EventSource" not in out.columns or "ProcessId" not in out.columns:
+        return out, 0
+    source = out["EventSource"]
+    is_sysmon = (source == "sysmon").fillna(False).to_numpy()
+    is_security = (source == "security").fillna(False).to_numpy()
+    if not (is_sysmon.any() and is_security.any()):
+        return out, 0
+
+    # Host and process id as one integer key: merging on it is far faster
+    # than on two text columns.
+    host_codes = pd.factorize(hosts)[0].astype(np.int64)
+    pid_codes, pid_values = pd.factorize(out["ProcessId"])
+    rows = pd.DataFrame(
+        {
+            "pos": np.arange(len(out)),
+            "key": host_codes * (len(pid_values) + 1) + pid_codes,
+            "time": times.dt.tz_localize(None).to_numpy(),
+        }
+    )
+    rows = rows[(pid_codes >= 0) & rows["time"].notna().to_numpy()]
+    sysmon = rows[is_sysmon[rows["pos"]]]
+    security = rows[is_security[rows["pos"]]]
+    pairs = security.merge(sysmon, on="key", suffixes=("_sec", "_sys"))
+    pairs["gap"] = (pairs["time_sys"] - pairs["time_sec"]).abs()
+    pairs = pairs[pairs["gap"] <= MERGE_WINDOW].sort_values("gap", kind="stable")
+    pairs = pairs.drop_duplicates("pos_sec").drop_duplicates("pos_sys")
+    if pairs.empty:
+        return out, 0
+
+    # The Sysmon row of each pair keeps its own values and takes the 4688
+    # row's where it has none. Only columns with such gaps are touched, and
+    # only at the pairs' rows, so wide text columns are copied once.
+    pairs = pairs.sort_values("pos_sys")
+    sys_pos = pairs["pos_sys"].to_numpy()
+    sec_pos = pairs["pos_sec"].to_numpy()
+    drop = np.zeros(len(out), dtype=bool)
+    drop[sec_pos] = True
+    paired = np.zeros(len(out), dtype=bool)
+    paired[sys_pos] = True
+    kept = np.flatnonzero(~drop)
+    mask = pa.array(paired[kept])
+
+    columns = {}
+    for name, column in out.items():
+        values = column.array.__arrow_array__().combine_chunks()
+        own = values.take(kept)
+        gaps = values.take(sys_pos)
+        if gaps.null_count:
+            filled = pc.coalesce(gaps, values.take(sec_pos))
+            own = pc.replace_with_mask(own, mask, filled)
+        if name == "EventSource":
+            both = pa.array(["sysmon+security"] * len(sys_pos), type=own.type)
+            own = pc.replace_with_mask(own, mask, both)
+        columns[name] = pd.array(own, dtype=STRING)
+    return pd.DataFrame(columns, index=out.index[kept]), len(pairs)
