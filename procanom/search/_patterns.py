@@ -54,5 +54,13 @@ def wildcard_regex(pattern: str, *, whole: bool) -> str:
     str
         A case-insensitive pattern in which ``*`` also crosses line breaks.
     """
-    body = ".*".join(_escape(part) for part in pattern.split("*"))
-    return f"(?is)^{body}$" if whole else f"(?is){body}"
+    body = ".*".join(_escape(part) for part in pattern.strip("*").split("*"))
+    if not whole:
+        return f"(?is){body}"
+
+    # A leading or trailing wildcard is written as a missing anchor rather
+    # than as ".*": the same matches, and RE2 then searches for the literal
+    # text instead of scanning every value from its first character.
+    start = "" if pattern.startswith("*") else "^"
+    end = "" if pattern.endswith("*") else "$"
+    return f"(?is){start}{body}{end}"

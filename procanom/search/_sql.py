@@ -149,7 +149,7 @@ def compile_sql(query: str | Query, columns: Sequence[str]) -> tuple[str, list]:
     >>> sql
     'COALESCE(regexp_matches(CAST("Name" AS VARCHAR), ?), FALSE)'
     >>> params
-    ['(?is)^cmd.*$']
+    ['(?is)^cmd']
     """
     if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
         raise ParameterError("columns", "a sequence of column names", columns)
