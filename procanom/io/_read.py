@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import importlib
-import importlib.util
 import io
 import logging
 import re
@@ -239,10 +237,13 @@ def _merge(tables: list[pa.Table], report: LoadReport) -> pa.Table:
 
 def _normalise(frame, report: LoadReport):
     """Apply the schema step when it is installed, taking its account."""
-    if importlib.util.find_spec("procanom.schema") is None:
+    try:
+        schema = importlib.import_module("procanom.schema")
+    except ModuleNotFoundError as exc:
+        if exc.name != "procanom.schema":
+            raise
         logger.debug("procanom.schema not available; returning the flat frame")
         return frame
-    schema = importlib.import_module("procanom.schema")
     result = schema.to_process_events(frame)
     mapping = getattr(result, "mapping", None)
     report.mapping = mapping.to_dict() if mapping is not None else None
@@ -273,24 +274,44 @@ def _unpack(
 
 
 def _gunzip(name: str, data: bytes, budget: _Budget, warnings: list[str]) -> bytes:
+    """Inflate gzip data, keeping what precedes damage or a cut-off end."""
     out = io.BytesIO()
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+    pos = 0
+    while pos < len(data):
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        pending = memoryview(data)[pos:]
         try:
-            while chunk := stream.read(_CHUNK):
-                budget.take(len(chunk), name)
-                out.write(chunk)
-        except EOFError:
-            warnings.append(
-                f"{name}: the gzip data ends early (file cut short?); the "
-                f"{out.tell():,} bytes before that point were read."
-            )
-        except (gzip.BadGzipFile, zlib.error, OSError) as exc:
+            # Output is taken a chunk at a time so the budget stops a bomb
+            # before it fills memory.
+            while not inflater.eof:
+                chunk = inflater.decompress(pending, _CHUNK)
+                pending = inflater.unconsumed_tail
+                if chunk:
+                    budget.take(len(chunk), name)
+                    out.write(chunk)
+                elif not pending:
+                    break
+        except zlib.error as exc:
             if out.tell() == 0:
                 raise InputFileError(name, f"is damaged gzip data ({exc})") from None
             warnings.append(
                 f"{name}: the gzip data is damaged after {out.tell():,} bytes "
                 f"({exc}); only the part before that was read."
             )
+            break
+        if not inflater.eof:
+            if out.tell() == 0:
+                raise InputFileError(name, "is gzip data cut short before any content")
+            warnings.append(
+                f"{name}: the gzip data ends early (file cut short?); the "
+                f"{out.tell():,} bytes before that point were read."
+            )
+            break
+        # Several gzip members may follow one another; zeros may pad the end.
+        rest = inflater.unused_data
+        if not rest.strip(b"\x00"):
+            break
+        pos = len(data) - len(rest)
     return out.getvalue()
 
 

@@ -30,6 +30,9 @@ _GARBAGE = random.Random(7).randbytes(4096)
         (b'\n\n{"EventID": 1,, }', "is not valid JSON", 3),
         (b"[{broken", "is not valid JSON", 1),
         (b"#TYPE System.Diagnostics.Process\r\n", "has no header line", None),
+        (b"\x1f\x8b\x08\x00", "gzip data cut short", None),
+        (b"PAR1" + bytes(20), "not a readable Parquet file", None),
+        (b"ElfFile\x00" + bytes(100), "not a readable EVTX file", None),
     ],
     ids=[
         "empty",
@@ -40,6 +43,9 @@ _GARBAGE = random.Random(7).randbytes(4096)
         "broken-json-line",
         "broken-array",
         "type-line-only",
+        "cut-gzip",
+        "broken-parquet",
+        "broken-evtx",
     ],
 )
 def test_read_bad_input_raises_input_file_error(tmp_path, content, problem, line):
