@@ -190,8 +190,8 @@ def _read_templates(data_dir: Path) -> pa.Table:
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path}: the real process events are needed to generate "
-                "benchmark events; pass shared_dir= or set PROCANOM_SHARED to "
-                "the folder holding data/"
+                "benchmark events; pass --shared (shared_dir=) or set "
+                "PROCANOM_SHARED to the folder holding data/"
             )
         table = pacsv.read_csv(
             path,
