@@ -201,7 +201,7 @@ def detect(
         click.echo(text, nl=False)
     click.echo(
         f"procanom: {result.num_outliers} outliers in {result.num_events} events"
-        f" ({result.threshold.describe()}, threshold {result.fence.score:.6g})",
+        f" ({result.threshold.describe()}: anomaly_score > {result.fence.score:.6g})",
         err=True,
     )
 

@@ -52,7 +52,7 @@ def experiment_list(store) -> None:
 
 def _experiment_card(store, summary) -> None:
     key = summary.id
-    with st.container(border=True):
+    with st.container(border=True, key=f"card-{key}"):
         info, numbers = st.columns([3, 2])
         info.markdown(f"**{_escape(summary.title)}**")
         if summary.description:
