@@ -36,6 +36,17 @@ def _spl_time(time_range: dict) -> str:
     return f"earliest=-{preset} latest=now"
 
 
+def _time_note(time_range: dict) -> list[str]:
+    if time_range.get("preset", "all") in {"all", "custom"}:
+        return []
+    if time_range.get("relative_to", "latest") == "now":
+        return []
+    return [
+        "``` procanom counted this range back from the latest event in the data;"
+        " Splunk counts back from now ```"
+    ]
+
+
 def to_spl(
     settings: ExperimentSettings, index_hint: str = "<your process events>"
 ) -> str:
@@ -47,8 +58,11 @@ def to_spl(
     index_hint : str
         What to write where the data source goes.
     """
+    from procanom.search import to_spl as query_to_spl
+
     fields = " ".join(_spl_quote(f) for f in settings.fields)
-    search = settings.query.strip()
+    search = query_to_spl(settings.query) if settings.query.strip() else ""
+    search = "" if search == "*" else search
     time = _spl_time(settings.time_range)
     params = settings.method_params()
     options = ["action=annotate"]
@@ -61,6 +75,7 @@ def to_spl(
         f"``` 1. Select the events: {index_hint}, filtered by the search"
         " and time range ```",
         f"search {search} {time}".rstrip() if (search or time) else "search *",
+        *_time_note(settings.time_range),
     ]
     if settings.method in _SPLUNK_METHODS:
         lines += [
@@ -91,7 +106,7 @@ def to_cli(settings: ExperimentSettings, files: Sequence[str]) -> str:
     A bundled sample is named with ``--sample`` rather than by its path.
     """
     source = settings.data_source
-    if source.kind == "sample":
+    if source.kind == "sample" and source.name:
         args = ["procanom", "detect", "--sample", source.name]
     else:
         args = ["procanom", "detect", *files]

@@ -94,22 +94,8 @@ def data_source(workspace: Workspace) -> LoadedEvents | None:
         st.caption(SAMPLES[st.session_state["exp.sample"]].description)
     else:
         _upload(store, datasets)
-        if not datasets:
-            st.info("Upload one or more exports to analyse them.")
+        if not _choose_dataset(datasets):
             return None
-        if st.session_state.get("exp.dataset") not in datasets:
-            st.session_state["exp.dataset"] = next(iter(datasets))
-        st.selectbox(
-            "Dataset",
-            list(datasets),
-            key="exp.dataset",
-            format_func=lambda i: (
-                f"{datasets[i].name} ({len(datasets[i].files)} files)"
-            ),
-        )
-        st.session_state["exp.source_name"] = datasets[
-            st.session_state["exp.dataset"]
-        ].name
 
     settings = settings_from_widgets()
     kind, key = loaded_events_key(settings)
@@ -120,6 +106,39 @@ def data_source(workspace: Workspace) -> LoadedEvents | None:
         return None
     _load_report(loaded)
     return loaded
+
+
+def _choose_dataset(datasets: dict) -> bool:
+    """Pick the stored dataset to analyse; False when there is none to pick."""
+    state = st.session_state
+    wanted = state.get("exp.wanted_file")
+    if wanted and state.get("exp.dataset") not in datasets:
+        holding = [i for i, d in datasets.items() if wanted in _file_names(d)]
+        if not holding:
+            st.info(
+                f"This experiment was made on `{wanted}`. Upload that file to"
+                " open it on its data."
+            )
+            return False
+        state["exp.dataset"] = holding[0]
+    if not datasets:
+        st.info("Upload one or more exports to analyse them.")
+        return False
+    if state.get("exp.dataset") not in datasets:
+        state["exp.dataset"] = next(iter(datasets))
+    st.selectbox(
+        "Dataset",
+        list(datasets),
+        key="exp.dataset",
+        format_func=lambda i: f"{datasets[i].name} ({len(datasets[i].files)} files)",
+    )
+    state["exp.source_name"] = datasets[state["exp.dataset"]].name
+    state["exp.wanted_file"] = None
+    return True
+
+
+def _file_names(dataset) -> set[str]:
+    return {f["name"] for f in dataset.files}
 
 
 def _upload(store, datasets: dict) -> None:
@@ -136,12 +155,20 @@ def _upload(store, datasets: dict) -> None:
         " `.streamlit/config.toml`, or ingest bigger exports with"
         " `procanom ingest PATH --dataset NAME`."
     )
-    if files and st.button("Keep these files as a dataset", key="exp.keep_upload"):
-        name = ", ".join(f.name for f in files)[:120]
-        record = store.save_dataset(name, [(f.name, f.getvalue()) for f in files])
-        datasets[record.id] = record
-        st.session_state["exp.dataset"] = record.id
-        st.toast(f"Stored {len(files)} file(s) as dataset {record.name!r}.")
+    if not files:
+        return
+    # Uploads are kept at once, content-addressed, so the experiment reopens
+    # on the same data after a restart; the same files again are one dataset.
+    signature = tuple((f.name, f.size, f.file_id) for f in files)
+    if st.session_state.get("exp.upload_signature") == signature:
+        return
+    name = ", ".join(f.name for f in files)[:120]
+    record = store.save_dataset(name, [(f.name, f.getvalue()) for f in files])
+    datasets[record.id] = record
+    st.session_state["exp.upload_signature"] = signature
+    st.session_state["exp.dataset"] = record.id
+    st.session_state["exp.wanted_file"] = None
+    st.toast(f"Kept {len(files)} file(s) as dataset {record.name!r}.")
 
 
 def _load_report(loaded: LoadedEvents) -> None:

@@ -87,9 +87,12 @@ def write_widgets(settings: ExperimentSettings) -> None:
     source = settings.data_source
     time_range = settings.time_range or {}
     state = st.session_state
-    state["exp.source_kind"] = "dataset" if source.kind == "dataset" else "sample"
+    # An imported experiment may name a file ("file" source): it opens on the
+    # uploaded dataset holding a file of that name, once there is one.
+    state["exp.source_kind"] = "sample" if source.kind == "sample" else "dataset"
     state["exp.sample"] = source.name if source.kind == "sample" else DEFAULT_SAMPLE
     state["exp.dataset"] = source.dataset_id
+    state["exp.wanted_file"] = source.name if source.kind == "file" else None
     state["exp.query"] = settings.query
     state["exp.time_preset"] = time_range.get("preset", "all")
     state["exp.time_earliest"] = time_range.get("earliest") or ""
@@ -117,6 +120,8 @@ def settings_from_widgets() -> ExperimentSettings:
         source = DataSource(
             "dataset", state.get("exp.source_name", ""), state.get("exp.dataset")
         )
+    elif kind == "dataset" and state.get("exp.wanted_file"):
+        source = DataSource("file", state["exp.wanted_file"])
     else:
         source = DataSource("sample", state.get("exp.sample", DEFAULT_SAMPLE))
     fields = list(state.get("exp.fields") or [])

@@ -169,3 +169,10 @@ def test_read_csv_question_mark_inside_word_warns(read_bytes):
 def test_read_csv_small_scientific_numbers_not_excel(read_bytes):
     content = b"Name,CPU\na,1.5625E-05\nb,2.5E+03\n"
     assert not read_bytes(content, "cpu.csv").report.warnings
+
+
+def test_read_csv_excel_separator_hint_line(read_bytes):
+    content = b"sep=;\r\nName;Path\r\na.exe;C:\\a,b.exe\r\n"
+    frame = read_bytes(content, "hint.csv").frame
+    assert list(frame.columns) == ["Name", "Path"]
+    assert frame["Path"].tolist() == ["C:\\a,b.exe"]
