@@ -51,6 +51,8 @@ _QUOTE = ord('"')
 _LF = ord("\n")
 _CR = ord("\r")
 
+_SEPARATOR_HINT = re.compile(r"sep=([,;\t|])[ \t]*\r?(?:\n|$)", re.IGNORECASE)
+
 # Splunk writes multivalue fields as $value$;$value$ with $ doubled inside.
 _SPLUNK_MV_VALUE = re.compile(r"\$((?:[^$]|\$\$)*)\$")
 
@@ -89,10 +91,19 @@ def read_delimited(text: str, name: str, utf8: bytes | None = None) -> ParsedFil
     while pos < len(text) and text[pos] in "\r\n":
         line_no += text[pos] == "\n"
         pos += 1
+
+    # Excel honours a first line "sep=;" naming the separator.
+    delimiter = None
+    hint = _SEPARATOR_HINT.match(text, pos)
+    if hint:
+        delimiter = hint.group(1)
+        pos = hint.end()
+        line_no += 1
     if pos >= len(text):
         raise InputFileError(name, "has no header line: expected field names")
 
-    delimiter = sniff_delimiter(text[pos : pos + 256 * 1024])
+    if delimiter is None:
+        delimiter = sniff_delimiter(text[pos : pos + 256 * 1024])
     header_end, header_lines = _record_end(text, pos)
     header = text[pos:header_end].rstrip("\r\n")
     try:

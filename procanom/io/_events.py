@@ -30,9 +30,11 @@ def flatten_event(record: Mapping[str, object]) -> dict[str, str | None]:
 
 
 def _walk(node: object, path: str, out: dict) -> None:
-    if isinstance(node, Mapping):
+    if isinstance(node, dict):
         for key, value in node.items():
-            if key == "#attributes" and isinstance(value, Mapping):
+            if type(value) is str and key[:1] != "#":
+                out[f"{path}.{key}" if path else key] = value
+            elif key == "#attributes" and isinstance(value, dict):
                 for attribute, text in value.items():
                     out[f"{path}.{attribute}"] = scalar_text(text)
             elif key == "#text":
@@ -45,7 +47,7 @@ def _walk(node: object, path: str, out: dict) -> None:
         if not node:
             out[path] = None
     elif isinstance(node, list):
-        if all(not isinstance(item, (Mapping, list)) for item in node):
+        if all(not isinstance(item, (dict, list)) for item in node):
             out[path] = join_multivalue(node)
             return
         # Repeated complex elements: flatten each, then merge per column.

@@ -68,8 +68,11 @@ def flatten_record(record: Mapping[str, object]) -> dict[str, str | None]:
 
 def _flatten_into(node: Mapping[str, object], prefix: str, out: dict) -> None:
     for key, value in node.items():
-        name = prefix + key
-        if isinstance(value, dict):
+        name = prefix + key if prefix else key
+        # Strings are by far the most common value (numbers arrive as text).
+        if type(value) is str:
+            out[name] = value
+        elif isinstance(value, dict):
             if value:
                 _flatten_into(value, name + ".", out)
             else:
@@ -86,11 +89,16 @@ def table_from_rows(rows: list[dict[str, str | None]]) -> pa.Table:
     Columns come in the order fields are first seen over all rows (not only
     the first row's); a row lacking a field gets a missing value there.
     """
-    seen: dict[str, None] = {}
-    for row in rows:
-        seen.update(dict.fromkeys(row))
-    schema = pa.schema([(name, pa.string()) for name in seen])
-    return pa.Table.from_pylist(rows, schema=schema)
+    n = len(rows)
+    columns: dict[str, list] = {}
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            column = columns.get(name)
+            if column is None:
+                column = columns[name] = [None] * n
+            column[i] = value
+    arrays = [pa.array(values, pa.string()) for values in columns.values()]
+    return pa.table(arrays, names=list(columns)) if arrays else pa.table({})
 
 
 def table_as_text(table: pa.Table) -> pa.Table:
