@@ -304,9 +304,10 @@ class _Builder:
         if target in _ID_FIELDS:
             value, bad = decimal_ids(value)
             if bad:
+                values = _count(bad, f"{target} value")
                 self.warnings.append(
-                    f"{bad:,} {target} values are neither decimal nor 0x-hex numbers; "
-                    "kept as written."
+                    f"{values} {_was(bad, 'is')} neither a decimal nor a 0x-hex "
+                    "number; kept as written."
                 )
         elif target == "LogonId":
             value = hex_logon_ids(value)
@@ -347,19 +348,20 @@ class _Builder:
         if parsed.unreadable:
             bad = text[text.notna() & (text.str.strip() != "") & parsed.values.isna()]
             self.warnings.append(
-                f"{parsed.unreadable:,} values of {name!r} could not be read as times "
-                f"(for example {bad.iloc[0]!r}); _time is empty there and {name!r} "
-                "is kept as written."
+                f"{_count(parsed.unreadable, 'value')} of {name!r} could not be read "
+                f"as a time (for example {bad.iloc[0]!r}); _time is empty there and "
+                f"{name!r} is kept as written."
             )
         zoneless = int(parsed.zoneless.sum())
         if zoneless and warn_zone and not _is_utc_by_definition(name):
             self.warnings.append(
-                f"{zoneless:,} values of {name!r} name no time zone; read as UTC."
+                f"{_count(zoneless, 'value')} of {name!r} {_was(zoneless, 'name')} no "
+                "time zone; read as UTC."
             )
         if parsed.ambiguous_day_month:
             self.warnings.append(
-                f"{parsed.ambiguous_day_month:,} dates in {name!r} could be day/month "
-                "or month/day; read as month/day."
+                f"{_count(parsed.ambiguous_day_month, 'date')} in {name!r} could be "
+                "day/month or month/day; read as month/day."
             )
         return parsed.values
 
@@ -388,9 +390,18 @@ class _Builder:
 
         hosts = self.host_keys()
         offsets = _host_offsets(ref_times, record_times, hosts)
-        shift = hosts.map(offsets)
+        codes, uniques = pd.factorize(hosts)
+        nat = np.timedelta64("NaT")
+        per_host = np.array(
+            [
+                offsets[str(h)].to_timedelta64() if str(h) in offsets else nat
+                for h in uniques
+            ],
+            dtype="timedelta64[ns]",
+        )
+        shift = pd.Series(per_host[codes], index=hosts.index)
         known = shift.notna()
-        shifted = record_times + pd.to_timedelta(shift.where(known, pd.Timedelta(0)))
+        shifted = record_times + shift.fillna(pd.Timedelta(0))
         self.times = self.times.where(~need, shifted)
 
         for offset, group in _group_hosts(offsets, hosts[need]).items():
@@ -399,13 +410,14 @@ class _Builder:
             moved = int((need & hosts.isin(group)).sum())
             self.warnings.append(
                 f"{record_name!r} differs from {ref_name!r} by a constant "
-                f"{_hours(offset)} on {_names(group)}; the {moved:,} events without "
-                f"{ref_name!r} were shifted by that amount to UTC."
+                f"{_hours(offset)} on {_names(group)}; {_count(moved, 'event')} "
+                f"without {ref_name!r} {_was(moved)} shifted by that amount to UTC."
             )
         unaligned = need & ~known
         if unaligned.any():
+            n = int(unaligned.sum())
             self.warnings.append(
-                f"{int(unaligned.sum()):,} events take their time from "
+                f"{_count(n, 'event')} {_was(n, 'take')} the time from "
                 f"{record_name!r} as written (read as UTC): no event of their host "
                 f"has both {record_name!r} and {ref_name!r} to check its zone."
             )
@@ -468,6 +480,18 @@ def _group_hosts(offsets: dict, hosts: pd.Series) -> dict[pd.Timedelta, list[str
         if str(host) in offsets:
             groups.setdefault(offsets[str(host)], []).append(str(host))
     return groups
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _was(n: int, verb: str = "was") -> str:
+    """Agree ``verb`` (was, is, take...) with a count of ``n``."""
+    plural = {"was": "were", "is": "are"}
+    if n == 1:
+        return verb if verb in plural else verb + "s"
+    return plural.get(verb, verb)
 
 
 def _hours(offset: pd.Timedelta) -> str:

@@ -345,7 +345,11 @@ def test_to_process_events_derives_name_where_column_is_empty(frame_of):
             {"Name": "", "Path": "C:\\x\\c.exe"},
         ]
     )
-    assert to_process_events(frame).frame["Name"].tolist() == ["a.exe", "b.exe", "c.exe"]
+    assert to_process_events(frame).frame["Name"].tolist() == [
+        "a.exe",
+        "b.exe",
+        "c.exe",
+    ]
 
 
 def test_to_process_events_host_ip_address_is_kept_whole(frame_of):

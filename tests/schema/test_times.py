@@ -60,7 +60,7 @@ def test_to_process_events_unreadable_times_stay_visible(frame_of):
     assert result.frame["_time"].tolist() == ["2024-05-01T10:00:00.000Z", pd.NA, pd.NA]
     assert result.frame["TimeCreated"].tolist() == frame["TimeCreated"].tolist()
     assert result.warnings == [
-        "1 values of 'TimeCreated' could not be read as times (for example "
+        "1 value of 'TimeCreated' could not be read as a time (for example "
         "'yesterday'); _time is empty there and 'TimeCreated' is kept as written."
     ]
 
@@ -77,7 +77,7 @@ def test_to_process_events_zoneless_times_are_read_as_utc_with_a_warning(frame_o
     result = to_process_events(frame)
     assert result.frame["_time"].tolist() == ["2024-05-01T10:00:00.000Z"]
     assert result.warnings == [
-        "1 values of 'TimeCreated' name no time zone; read as UTC."
+        "1 value of 'TimeCreated' names no time zone; read as UTC."
     ]
 
 
@@ -117,7 +117,7 @@ def test_to_process_events_aligns_local_record_times_to_sysmon_utctime(frame_of)
     ]
     assert result.warnings == [
         "'TimeCreated' differs from 'UtcTime' by a constant +4:00 on host WKS-1; "
-        "the 1 events without 'UtcTime' were shifted by that amount to UTC."
+        "1 event without 'UtcTime' was shifted by that amount to UTC."
     ]
 
 
