@@ -200,22 +200,20 @@ class _Builder:
         self.time_as_written: pd.Series | None = None
 
     def build(self) -> None:
-        unknown = sorted(
-            set(self.mapping.sources) | set(self.mapping.derived) - set(PROCESS_FIELDS)
-        )
-        unknown = [f for f in unknown if f not in PROCESS_FIELDS]
+        """Compute every process field the mapping names, in dependency order."""
+        named = set(self.mapping.sources) | set(self.mapping.derived)
+        unknown = sorted(named - set(PROCESS_FIELDS))
         if unknown:
-            self.warnings.append(
-                "The mapping names "
-                + ", ".join(repr(f) for f in unknown)
-                + ", which "
-                + (
-                    "is not a process field"
-                    if len(unknown) == 1
-                    else "are not process fields"
-                )
-                + f" (expected one of {', '.join(PROCESS_FIELDS)}); ignored."
+            which = (
+                "is not a process field"
+                if len(unknown) == 1
+                else ("are not process fields")
             )
+            self.warnings.append(
+                f"The mapping names {', '.join(map(repr, unknown))}, which {which} "
+                f"(expected one of {', '.join(PROCESS_FIELDS)}); ignored."
+            )
+
         for target in _EVAL_ORDER:
             if target == "_time":
                 self._build_time()

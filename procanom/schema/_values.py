@@ -208,19 +208,26 @@ def log_names(columns: list[pd.Series], index: pd.Index) -> pd.Series:
 
     Columns are tried in order; a recognised log in any column wins over a
     raw name in an earlier one (``source=process`` next to
-    ``sourcetype=WinHostMon`` gives ``winhostmon``).
+    ``sourcetype=WinHostMon`` gives ``winhostmon``). Splunk's ``source`` is
+    usually a file path or a script; it names the log only when it is a
+    ``WinEventLog:`` or ``XmlWinEventLog:`` source.
     """
     kind = empty(index)
     raw = empty(index)
     for col in columns:
         kind = kind.where(kind.notna(), classify_log(col))
-        cleaned = by_unique(col, _clean_log)
-        raw = raw.where(raw.notna() | is_unset(col), cleaned)
+        usable = ~is_unset(col)
+        if str(col.name).lower() == "source":
+            usable &= col.str.contains(_EVENT_LOG_SOURCE).fillna(False)
+        raw = raw.where(raw.notna() | ~usable, by_unique(col, _clean_log))
     return kind.where(kind.notna(), raw).astype(STRING)
 
 
+_EVENT_LOG_SOURCE = r"(?i)^(?:xml)?wineventlog:"
+
+
 def _clean_log(values: pd.Series) -> pd.Series:
-    text = values.str.strip().str.replace(r"(?i)^(?:xml)?wineventlog:", "", regex=True)
+    text = values.str.strip().str.replace(_EVENT_LOG_SOURCE, "", regex=True)
     return text.str.lower()
 
 

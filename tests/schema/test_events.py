@@ -115,3 +115,14 @@ def test_to_process_events_provider_column_alone_names_the_log(frame_of):
         ]
     )
     assert to_process_events(frame).frame["EventSource"].tolist() == ["sysmon"]
+
+
+def test_to_process_events_splunk_file_source_does_not_name_the_log(frame_of):
+    frame = frame_of(
+        [
+            {"Name": "a.exe", "source": "/opt/exports/procs.csv", "sourcetype": "csv"},
+            {"Name": "b.exe", "source": "WinEventLog:Application"},
+        ]
+    )
+    result = to_process_events(frame)
+    assert result.frame["EventSource"].tolist() == ["csv", "application"]
