@@ -12,6 +12,22 @@ Sources recognised: Sysmon (flat, EVTX/XML-flattened, winlogbeat
 WinHostMon, PowerShell ``Get-Process`` and ``Win32_Process``, Splunk CIM
 Endpoint.Processes, Elastic ECS, osquery ``processes`` and Defender
 ``DeviceProcessEvents``.
+
+Known limits, where they matter:
+
+* Accounts are kept as each source writes them. 4688 names SYSTEM by the
+  machine account (``CORP\\WKS-1$``) where Sysmon writes
+  ``NT AUTHORITY\\SYSTEM``; a merged pair keeps Sysmon's, but a lone 4688
+  row scores as a different user. Well-known SIDs are not translated.
+* Elastic Defend and Auditbeat frames that carry no ``event.code`` are kept
+  whole: ``event.type``/``event.action`` are not yet used to pick the
+  process starts, so their end and inventory events stay in as rows.
+* Only Sysmon 1 and Security 4688 records are merged; two exports of the
+  same process in other forms (a CSV plus an EVTX of the same host) are
+  not recognised as duplicates.
+* The record-time zone offset is estimated per host from rows that carry
+  both times; a host whose Security log was read without any Sysmon event
+  takes the offset all other hosts agree on, or none.
 """
 
 from __future__ import annotations
