@@ -376,7 +376,8 @@ def results(workspace: Workspace) -> None:
         run.order = np.lexsort(
             (-annotated["anomaly_score"].to_numpy(), -annotated["isOutlier"].to_numpy())
         )
-    table_columns = [*result.fields, "probable_cause", "isOutlier", "anomaly_score"]
+    # The verdict first, so it stays in view beside long command lines.
+    table_columns = ["isOutlier", "probable_cause", "anomaly_score", *result.fields]
     size_column, page_column, _ = st.columns([1, 1, 3])
     size = size_column.selectbox("Rows per page", PAGE_SIZES, key="exp.page_size")
     pages = max(1, -(-result.num_events // size))
@@ -386,7 +387,14 @@ def results(workspace: Workspace) -> None:
     rows = run.order[(page - 1) * size : page * size]
     shown = result.annotated.iloc[rows][table_columns]
     st.markdown("**Data and Outliers**")
-    st.dataframe(_highlight(shown, result.fields), hide_index=True)
+    st.dataframe(
+        _highlight(shown, result.fields),
+        hide_index=True,
+        column_config={
+            "isOutlier": st.column_config.NumberColumn("isOutlier", width="small"),
+            "anomaly_score": st.column_config.NumberColumn("score", format="%.2f"),
+        },
+    )
 
 
 def _highlight(frame: pd.DataFrame, fields: list[str]):
