@@ -173,34 +173,66 @@ class HistogramDetector(BaseDetector):
         found = pc.index_in(as_text_array(frame[name]), value_set=model.values)
         return pc.fill_null(found, -1).to_numpy().astype(np.int64, copy=False)
 
-    def _frequencies(self, frame: pd.DataFrame, same_as_fit: bool) -> np.ndarray:
-        """Return an (events, fields) matrix of value frequencies."""
+    def _log_frequencies(
+        self, frame: pd.DataFrame, same_as_fit: bool
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Return the log frequency of every event's value, and the value codes.
+
+        The logs form a (fields, events) matrix: logs are taken once per
+        distinct value, then gathered per event, and one row per field keeps
+        every later reduction a fast pass over rows. The codes (-1 for values
+        unseen in the baseline) give exact frequencies where they are shown.
+        """
         n_fit = self.n_events_
-        unseen = 1.0 / (n_fit + 1)
-        freqs = np.empty((len(frame), len(self.fields_)), dtype=np.float64)
+        log_unseen = -math.log(n_fit + 1)
+        logs = np.empty((len(self.fields_), len(frame)), dtype=np.float64)
+        all_codes = []
         for j, name in enumerate(self.fields_):
             model = self.models_[name]
-            table = model.counts / n_fit if n_fit else model.counts.astype(np.float64)
+            with np.errstate(divide="ignore"):
+                table = np.log(model.counts) - math.log(max(n_fit, 1))
+            codes = model.fit_codes if same_as_fit else self._codes_for(frame, name)
             if same_as_fit:
-                freqs[:, j] = table[model.fit_codes]
-                continue
-            codes = self._codes_for(frame, name)
-            freqs[:, j] = np.where(codes >= 0, table[np.maximum(codes, 0)], unseen)
+                np.take(table, codes, out=logs[j])
+            else:
+                logs[j] = np.where(codes >= 0, table[np.maximum(codes, 0)], log_unseen)
+            all_codes.append(codes)
+        return logs, all_codes
+
+    def _exact_frequencies(
+        self, rows: np.ndarray, fields: np.ndarray, codes: list[np.ndarray]
+    ) -> np.ndarray:
+        """Frequency of field ``fields[i]``'s value on event ``rows[i]``, as count/N."""
+        n_fit = max(self.n_events_, 1)
+        freqs = np.full(len(rows), 1.0 / (self.n_events_ + 1))
+        for j, name in enumerate(self.fields_):
+            mine = fields == j
+            value_codes = codes[j][rows[mine]]
+            counts = self.models_[name].counts
+            seen = value_codes >= 0
+            picked = freqs[mine]
+            picked[seen] = counts[value_codes[seen]] / n_fit
+            freqs[mine] = picked
         return freqs
 
     def _score(self, frame: pd.DataFrame, same_as_fit: bool = False) -> DetectionResult:
         fields = self.fields_
-        freqs = self._frequencies(frame, same_as_fit)
+        logs, codes = self._log_frequencies(frame, same_as_fit)
         n = len(frame)
 
-        with np.errstate(divide="ignore"):
-            log_prob = np.log(freqs).sum(axis=1) if n else np.zeros(0)
+        log_prob = logs.sum(axis=0)
         scores = -log_prob
         rule = self._threshold_rule()
         is_outlier, fence = apply_threshold(scores, rule)
 
-        cause_index = freqs.argmin(axis=1) if n else np.zeros(0, dtype=np.int64)
-        cause_freq = freqs[np.arange(n), cause_index]
+        # The rarest value has the lowest log frequency; argmin keeps the
+        # first field listed on ties.
+        cause_index = logs.argmin(axis=0)
+        outlier_rows = np.flatnonzero(is_outlier)
+        cause_freq = np.full(n, np.nan)
+        cause_freq[outlier_rows] = self._exact_frequencies(
+            outlier_rows, cause_index[outlier_rows], codes
+        )
         cause_codes = np.where(is_outlier, cause_index + 1, 0)
         probable_cause = pd.Categorical.from_codes(
             cause_codes, categories=["", *fields]
@@ -209,8 +241,8 @@ class HistogramDetector(BaseDetector):
         annotated = frame.copy(deep=False)
         annotated["log_event_prob"] = log_prob
         annotated["probable_cause"] = probable_cause
-        annotated["probable_cause_freq"] = np.where(is_outlier, cause_freq, np.nan)
-        annotated["max_freq"] = freqs.max(axis=1) if n else np.zeros(0)
+        annotated["probable_cause_freq"] = cause_freq
+        annotated["max_freq"] = np.exp(logs.max(axis=0)) if n else np.zeros(0)
         annotated["anomaly_score"] = scores
         annotated["isOutlier"] = is_outlier.astype(np.int8)
 
