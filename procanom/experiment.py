@@ -171,9 +171,22 @@ class ExperimentSettings:
         )
 
     def method_params(self) -> dict:
-        """Return the keyword arguments for :func:`procanom.scoring.detect`."""
-        params = {k: v for k, v in self.params.items() if v is not None}
-        if self.method == "histogram" and self.numeric_fields:
+        """Return the keyword arguments for :func:`procanom.scoring.detect`.
+
+        Only the parameters the method takes are passed, so settings saved
+        with one method (say ``cutoff``) still run after switching to another.
+        """
+        from procanom.scoring import METHODS
+
+        accepted = (
+            set(METHODS[self.method]._get_param_names())
+            if self.method in METHODS
+            else set(self.params)
+        )
+        params = {
+            k: v for k, v in self.params.items() if v is not None and k in accepted
+        }
+        if self.numeric_fields and "numeric_fields" in accepted:
             params["numeric_fields"] = self.numeric_fields
         return params
 
