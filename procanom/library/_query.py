@@ -1,0 +1,441 @@
+"""Searching, counting, profiling and scoring a dataset inside DuckDB.
+
+Every statement is put together from fixed SQL written here, stored column
+names the library chose itself (``c0``, ``o1``...), the dataset's column
+names quoted as identifiers, and the ``WHERE`` condition that
+:func:`procanom.search.compile_sql` builds, whose values are all ``?``
+parameters. Nothing typed into the search bar is ever pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from procanom.errors import ParameterError
+from procanom.experiment import ExperimentSettings
+from procanom.library._catalogue import DatasetInfo, Layout
+from procanom.library._connect import query_arrow
+from procanom.profile import is_internal_field, is_label_field
+from procanom.scoring import (
+    DetectionResult,
+    HistogramDetector,
+    ThresholdRule,
+    detect,
+    make_detector,
+)
+from procanom.scoring.thresholds import apply_threshold
+from procanom.search import TimeRange, compile_sql, quote_identifier, resolve_time_range
+
+__all__ = ["DatasetView"]
+
+logger = logging.getLogger(__name__)
+
+TEXT = pd.StringDtype("pyarrow")
+
+# The pattern procanom.profile uses for PowerShell type-name placeholders,
+# spelled for RE2; tests compare both profiles on real data.
+_TYPE_PLACEHOLDER = r"System\.[A-Za-z0-9_.]+(\[\])?"
+_PLACEHOLDER_HEAD = 200
+
+
+def _text_series(column: pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    if not pa.types.is_large_string(column.type):
+        column = column.cast(pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(column), index=index, copy=False)
+
+
+@dataclass
+class _Selection:
+    """A ``WHERE`` condition over the view, with its parameters."""
+
+    sql: str
+    params: list
+
+
+class DatasetView:
+    """One dataset's events, as SQL over its file, with the columns people see.
+
+    Parameters
+    ----------
+    cursor : duckdb.DuckDBPyConnection
+        A read-only cursor on the dataset's file.
+    info : DatasetInfo
+    layout : Layout
+    """
+
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, info: DatasetInfo, layout: Layout
+    ) -> None:
+        self.cursor = cursor
+        self.info = info
+        self.layout = layout
+        self.names = layout.names
+        taken = set(self.names)
+        alias, n = "_row", 0
+        while alias in taken:
+            n += 1
+            alias = f"_row_{n}"
+        self.row = quote_identifier(alias)
+        projection = ", ".join(
+            [f"_row AS {self.row}"]
+            + [
+                f"{stored} AS {quote_identifier(name)}"
+                for name, stored in layout.visible
+            ]
+        )
+        self.source = f"(SELECT {projection} FROM events) AS ev"
+
+    # -- selection --------------------------------------------------------------
+
+    def where(
+        self,
+        query: str,
+        time_range: TimeRange | dict | None,
+        now: pd.Timestamp | None = None,
+    ) -> _Selection:
+        """Compile a search and a time range into a condition over the view.
+
+        Raises
+        ------
+        QueryError
+            If the search does not parse; the error carries the position.
+        """
+        sql, params = compile_sql(query or "", self.names)
+        if isinstance(time_range, dict):
+            time_range = TimeRange.from_dict(time_range)
+        if time_range is None or time_range.preset == "all":
+            return _Selection(sql, list(params))
+        if "_time" not in self.names:
+            logger.info(
+                "time range %s not applied: the dataset has no '_time' field",
+                time_range.preset,
+            )
+            return _Selection(sql, list(params))
+
+        latest = None
+        if self.info.time_max is not None:
+            latest = pd.Timestamp(self.info.time_max)
+        earliest, latest_bound = resolve_time_range(time_range, latest, now)
+        column = f"TRY_CAST({quote_identifier('_time')} AS TIMESTAMPTZ)"
+        conditions = [f"({sql})", f"{column} IS NOT NULL"]
+        params = list(params)
+        if earliest is not None:
+            conditions.append(f"{column} >= ?")
+            params.append(earliest.to_pydatetime())
+        if latest_bound is not None:
+            conditions.append(f"{column} <= ?")
+            params.append(latest_bound.to_pydatetime())
+        return _Selection(" AND ".join(conditions), params)
+
+    def _check_columns(self, columns: list[str] | None, what: str) -> list[str]:
+        if columns is None:
+            return list(self.names)
+        if isinstance(columns, str):
+            columns = [columns]
+        unknown = [c for c in columns if c not in self.names]
+        if unknown:
+            shown = ", ".join(self.names[:20])
+            raise ParameterError(
+                what, f"columns of the dataset (it has: {shown})", unknown
+            )
+        return list(columns)
+
+    # -- search -------------------------------------------------------------------
+
+    def search(
+        self,
+        selection: _Selection,
+        columns: list[str] | None,
+        limit: int | None,
+        offset: int,
+    ) -> pd.DataFrame:
+        """Return the matching events in file order, indexed by row number."""
+        columns = self._check_columns(columns, "columns")
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ParameterError("limit", "a count of 0 or more, or None", limit)
+        if not isinstance(offset, int) or offset < 0:
+            raise ParameterError("offset", "a count of 0 or more", offset)
+
+        select = ", ".join([self.row, *(quote_identifier(c) for c in columns)])
+        sql = (
+            f"SELECT {select} FROM {self.source} WHERE {selection.sql} "
+            f"ORDER BY {self.row}"
+        )
+        params = list(selection.params)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        sql += " OFFSET ?"
+        params.append(offset)
+        table = query_arrow(self.cursor, sql, params)
+        index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
+        return pd.DataFrame(
+            {
+                name: _text_series(table.column(i + 1), index)
+                for i, name in enumerate(columns)
+            },
+            index=index,
+        )
+
+    def count(self, selection: _Selection) -> int:
+        """Return how many events match."""
+        return self.cursor.execute(
+            f"SELECT count(*) FROM {self.source} WHERE {selection.sql}",
+            selection.params,
+        ).fetchone()[0]
+
+    # -- profile ------------------------------------------------------------------
+
+    def profile(self, selection: _Selection, top: int) -> pd.DataFrame:
+        """Describe every column of the matching events, as profile_fields does."""
+        from procanom.profile import _role
+
+        names = self.names
+        quoted = [quote_identifier(n) for n in names]
+        parts = ["count(*)"]
+        for q in quoted:
+            parts.append(f"count(*) FILTER (WHERE length({q}) > 0)")
+            parts.append(f"count(DISTINCT {q}) FILTER (WHERE length({q}) > 0)")
+        row = self.cursor.execute(
+            f"SELECT {', '.join(parts)} FROM {self.source} WHERE {selection.sql}",
+            selection.params,
+        ).fetchone()
+        total = row[0]
+
+        rows = []
+        for i, (name, q) in enumerate(zip(names, quoted, strict=True)):
+            present, distinct = row[1 + 2 * i], row[2 + 2 * i]
+            placeholder = False
+            if distinct:
+                placeholder = bool(
+                    self.cursor.execute(
+                        f"SELECT bool_and(regexp_full_match({q}, ?)) FROM "
+                        f"(SELECT {q} FROM {self.source} WHERE ({selection.sql}) "
+                        f"AND length({q}) > 0 ORDER BY {self.row} LIMIT ?)",
+                        [_TYPE_PLACEHOLDER, *selection.params, _PLACEHOLDER_HEAD],
+                    ).fetchone()[0]
+                )
+            role = _role(name, present, distinct, placeholder)
+            label = is_label_field(name)
+            entry = {
+                "field": name,
+                "present": present,
+                "present_pct": 100.0 * present / total if total else 0.0,
+                "empty_pct": 100.0 * (total - present) / total if total else 0.0,
+                "distinct": distinct,
+                "role": role,
+                "internal": is_internal_field(name),
+                "label": label,
+                "offer": not label,
+                "note": _note(label, role, present, distinct),
+            }
+            if top:
+                counts = self.cursor.execute(
+                    f"SELECT {q}, count(*) AS n, min({self.row}) AS first "
+                    f"FROM {self.source} WHERE ({selection.sql}) AND length({q}) > 0 "
+                    "GROUP BY 1 ORDER BY n DESC, first LIMIT ?",
+                    [*selection.params, top],
+                ).fetchall()
+                entry["top_values"] = [(str(v), int(n)) for v, n, _ in counts]
+            rows.append(entry)
+        return pd.DataFrame(rows)
+
+    def value_counts(
+        self, field: str, selection: _Selection, limit: int
+    ) -> pd.DataFrame:
+        """Count each value of ``field`` among the matching events."""
+        self._check_columns([field], "field")
+        if not isinstance(limit, int) or limit < 1:
+            raise ParameterError("limit", "a count of 1 or more", limit)
+        q = quote_identifier(field)
+        total = self.count(selection)
+        rows = self.cursor.execute(
+            f"SELECT COALESCE({q}, '') AS value, count(*) AS n, "
+            f"min({self.row}) AS first FROM {self.source} WHERE {selection.sql} "
+            "GROUP BY 1 ORDER BY n DESC, first LIMIT ?",
+            [*selection.params, limit],
+        ).fetchall()
+        frame = pd.DataFrame(
+            {
+                "value": pd.array([r[0] for r in rows], dtype=TEXT),
+                "count": np.array([r[1] for r in rows], dtype=np.int64),
+            }
+        )
+        frame["percent"] = 100.0 * frame["count"] / total if total else 0.0
+        return frame
+
+    # -- scoring ------------------------------------------------------------------
+
+    def score(
+        self, selection: _Selection, settings: ExperimentSettings
+    ) -> DetectionResult:
+        """Score the matching events with the settings' method and fields."""
+        started = time.perf_counter()
+        fields = list(settings.fields)
+        if not fields:
+            raise ParameterError("fields", "at least one field to analyse", [])
+        if len(set(fields)) != len(fields):
+            raise ParameterError("fields", "distinct field names", fields)
+        missing = [f for f in fields if f not in self.names]
+        if missing:
+            available = ", ".join(self.names[:20])
+            raise ParameterError(
+                "fields", f"names of columns in the data (it has: {available})", missing
+            )
+        params = settings.method_params()
+        # Unknown parameters are refused exactly as the in-memory path does.
+        make_detector(settings.method, fields=fields, **params)
+
+        if settings.method != HistogramDetector.name:
+            frame = self.search(selection, fields, None, 0)
+            return detect(frame, fields, settings.method, **params)
+
+        result = self._histogram(selection, fields, params)
+        result.seconds = time.perf_counter() - started
+        logger.info(
+            "histogram scored %d events on %s in DuckDB: %d outliers (%s) in %.3f s",
+            result.num_events,
+            ", ".join(fields),
+            result.num_outliers,
+            result.threshold.describe(),
+            result.seconds,
+        )
+        return result
+
+    def _histogram(
+        self, selection: _Selection, fields: list[str], params: dict
+    ) -> DetectionResult:
+        numeric = list(params.get("numeric_fields") or [])
+        categorical = [f for f in fields if f not in numeric]
+
+        # Values as scored: missing and empty are one value, as
+        # procanom.scoring's encoder has it.
+        value_cols = ", ".join(
+            f"{q} AS a{i}, COALESCE({q}, '') AS v{i}"
+            for i, q in enumerate(quote_identifier(f) for f in fields)
+        )
+        groups, joins, counts = [], [], []
+        for i, f in enumerate(fields):
+            if f not in categorical:
+                continue
+            groups.append(
+                f"g{i} AS (SELECT v{i}, count(*) AS n{i} FROM sel GROUP BY v{i})"
+            )
+            joins.append(f"JOIN g{i} USING (v{i})")
+            counts.append(f"n{i}")
+        with_sql = (
+            f"WITH sel AS MATERIALIZED (SELECT {self.row} AS r, {value_cols} "
+            f"FROM {self.source} WHERE {selection.sql})"
+        )
+        if groups:
+            with_sql += ", " + ", ".join(groups)
+        outputs = ", ".join(["r", *(f"a{i}" for i in range(len(fields))), *counts])
+        table = query_arrow(
+            self.cursor,
+            f"{with_sql} SELECT {outputs} FROM sel {' '.join(joins)} ORDER BY r",
+            selection.params,
+        )
+        index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
+        values = {
+            f: _text_series(table.column(1 + i), index) for i, f in enumerate(fields)
+        }
+        n = len(index)
+        if n == 0:
+            empty = pd.DataFrame(values, index=index)
+            return detect(empty, fields, HistogramDetector.name, **params)
+
+        freqs = np.empty((n, len(fields)), dtype=np.float64)
+        position = 1 + len(fields)
+        for j, f in enumerate(fields):
+            if f in categorical:
+                counts_j = (
+                    table.column(position).to_numpy().astype(np.int64, copy=False)
+                )
+                position += 1
+                freqs[:, j] = counts_j / n
+            else:
+                detector = HistogramDetector(fields=[f], numeric_fields=[f])
+                detector.fit(pd.DataFrame({f: values[f]}))
+                model = detector.models_[f]
+                freqs[:, j] = (model.counts / n)[model.fit_codes]
+        del table
+        return _annotate(pd.DataFrame(values, index=index), fields, freqs, params)
+
+
+def _annotate(
+    frame: pd.DataFrame, fields: list[str], freqs: np.ndarray, params: dict
+) -> DetectionResult:
+    """Turn per-field frequencies into Splunk's histogram output columns.
+
+    The arithmetic is the in-memory histogram method's, step for step, so
+    both give the same bits.
+    """
+    n = len(frame)
+    with np.errstate(divide="ignore"):
+        log_prob = np.log(freqs).sum(axis=1)
+    scores = -log_prob
+    threshold = params.get("threshold")
+    if threshold is None:
+        rule = ThresholdRule.from_splunk(
+            params.get("cutoff", True), params.get("pthresh")
+        )
+    elif isinstance(threshold, ThresholdRule):
+        rule = threshold
+    else:
+        rule = ThresholdRule.from_dict(threshold)
+    is_outlier, fence = apply_threshold(scores, rule)
+
+    cause_index = freqs.argmin(axis=1)
+    cause_freq = freqs[np.arange(n), cause_index]
+    cause_codes = np.where(is_outlier, cause_index + 1, 0)
+    annotated = frame
+    annotated["log_event_prob"] = log_prob
+    annotated["probable_cause"] = pd.Categorical.from_codes(
+        cause_codes, categories=["", *fields]
+    )
+    annotated["probable_cause_freq"] = np.where(is_outlier, cause_freq, np.nan)
+    annotated["max_freq"] = freqs.max(axis=1)
+    annotated["anomaly_score"] = scores
+    annotated["isOutlier"] = is_outlier.astype(np.int8)
+    summary = {
+        "num_anomalies": int(is_outlier.sum()),
+        "thresh": -fence.score if math.isfinite(fence.score) else math.nan,
+        "max_logprob": float(log_prob.max()),
+        "min_logprob": float(log_prob.min()),
+        "1st_quartile": -fence.q3,
+        "3rd_quartile": -fence.q1,
+        "num_events": n,
+    }
+    return DetectionResult(
+        annotated=annotated,
+        fields=list(fields),
+        method=HistogramDetector.name,
+        threshold=rule,
+        fence=fence,
+        summary=summary,
+    )
+
+
+def _note(label: bool, role: str, present: int, distinct: int) -> str:
+    # Same sentences as procanom.profile.profile_fields.
+    if label:
+        return "Ground-truth label: never analysed."
+    if role == "near-unique text":
+        share = distinct / present
+        return (
+            f"{share:.0%} of its values are distinct: every event will look"
+            " rare on it and it will drown the other fields."
+        )
+    if role == "empty":
+        return "Empty in every event (the source may not record it)."
+    if role in {"constant", "type name placeholder"}:
+        return "Holds no information (one value, or a type name)."
+    return ""
