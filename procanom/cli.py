@@ -206,6 +206,53 @@ def detect(
     )
 
 
+def _data_dir(value: str | None) -> Path:
+    import os
+
+    return Path(value or os.environ.get("PROCANOM_DATA_DIR") or "data")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--dataset", "name", required=True, help="Name shown for the dataset.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Data folder [default: $PROCANOM_DATA_DIR or ./data, as the app].",
+)
+def ingest(paths: Sequence[str], name: str, data_dir: str | None) -> None:
+    """Keep PATH... as a dataset the app lists, searchable at any size.
+
+    The files are copied into the data folder's store (so the app lists the
+    dataset) and their events into its DuckDB library.
+    """
+    from procanom.library import DatasetLibrary
+    from procanom.store import ExperimentStore
+
+    folder = _data_dir(data_dir)
+    with ExperimentStore(folder) as store, DatasetLibrary(folder) as library:
+        info = library.add_to_store(store, list(paths), name)
+    for warning in info.warnings:
+        click.echo(f"procanom: warning: {warning}", err=True)
+    click.echo(info.summary())
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="Data folder [default: $PROCANOM_DATA_DIR or ./data, as the app].",
+)
+def datasets(data_dir: str | None) -> None:
+    """List the datasets of the library, newest first."""
+    from procanom.library import DatasetLibrary
+
+    with DatasetLibrary(_data_dir(data_dir)) as library:
+        for info in library.list():
+            span = f"{info.time_min or '?'} .. {info.time_max or '?'}"
+            click.echo(f"{info.summary()}; {span}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input)."""
     try:
