@@ -76,6 +76,7 @@ _HEAD_BYTES = 4 * 1024**2
 _DELIMITERS = (",", ";", "\t", "|")
 _NOT_CSV_MAGICS = (b"\x1f\x8b", b"PK\x03\x04", b"PK\x05\x06", b"ElfFile\x00", b"PAR1")
 _BOM = b"\xef\xbb\xbf"
+_SOURCE_STORED = "rs"
 
 # Distinct values per column tried through the schema step when proving that
 # the data is in the schema's form already.
@@ -137,7 +138,10 @@ class _Stager:
         self.conn = conn
         self.multi = multi
         self.data = StagedData()
-        conn.execute("CREATE TABLE raw (_row BIGINT)")
+        # With several files, which file each record came from; it becomes
+        # the last column, as procanom.io places it.
+        columns = "_row BIGINT" + (f", {_SOURCE_STORED} VARCHAR" if multi else "")
+        conn.execute(f"CREATE TABLE raw ({columns})")
 
     def _stored(self, name: str) -> str:
         """Return the stored column of a raw column, adding it if new."""
@@ -150,15 +154,17 @@ class _Stager:
 
     def add_frame(self, frame: pd.DataFrame, name: str) -> None:
         """Append a frame read by procanom.io."""
-        if self.multi:
-            if SOURCE_FILE_COLUMN in frame.columns:
-                self.data.warnings.append(
-                    f"{name} has its own {SOURCE_FILE_COLUMN!r} column; it was "
-                    "replaced by the name of the file each event was read from."
-                )
-                frame = frame.drop(columns=[SOURCE_FILE_COLUMN])
-            frame = frame.assign(**{SOURCE_FILE_COLUMN: name})
+        if self.multi and SOURCE_FILE_COLUMN in frame.columns:
+            self.data.warnings.append(
+                f"{name} has its own {SOURCE_FILE_COLUMN!r} column; it was "
+                "replaced by the name of the file each event was read from."
+            )
+            frame = frame.drop(columns=[SOURCE_FILE_COLUMN])
         columns = {self._stored(str(c)): _arrow_text(frame[c]) for c in frame.columns}
+        if self.multi:
+            columns[_SOURCE_STORED] = pa.repeat(
+                pa.scalar(name, pa.string()), len(frame)
+            )
         columns["_row"] = pa.array(
             np.arange(self.data.rows, self.data.rows + len(frame), dtype=np.int64)
         )
@@ -175,21 +181,32 @@ class _Stager:
         stored = [self._stored(n) for n in names]
         extra, params = "", []
         if self.multi:
-            extra = f", ? AS {self._stored(SOURCE_FILE_COLUMN)}"
+            extra = f", ? AS {_SOURCE_STORED}"
             params.append(source.name)
         before = self.data.rows
         self.conn.execute(
             "INSERT INTO raw BY NAME SELECT (row_number() OVER ()) - 1 + ? AS _row, *"
-            f"{extra} FROM read_csv(?, header = true, names = ?, all_varchar = true, "
+            f"{extra} FROM read_csv(?, header = true, columns = ?, "
             "delim = ?, quote = '\"', escape = '\"', strict_mode = true, "
             "null_padding = false, encoding = 'utf-8', auto_detect = false)",
-            [before, *params, str(source.path), stored, delimiter],
+            [
+                before,
+                *params,
+                str(source.path),
+                dict.fromkeys(stored, "VARCHAR"),
+                delimiter,
+            ],
         )
         added = self.conn.execute(
             "SELECT count(*) FROM raw WHERE _row >= ?", [before]
         ).fetchone()[0]
         self.data.rows += added
         return added
+
+    def finish(self) -> StagedData:
+        if self.multi:
+            self.data.raw_columns[SOURCE_FILE_COLUMN] = _SOURCE_STORED
+        return self.data
 
     def drop_from(self, first_row: int) -> None:
         self.conn.execute("DELETE FROM raw WHERE _row >= ?", [first_row])
@@ -286,10 +303,10 @@ def _duckdb_reads_like_io(
     try:
         got = query_arrow(
             conn,
-            "SELECT * FROM read_csv(?, header = true, names = ?, all_varchar = true, "
+            "SELECT * FROM read_csv(?, header = true, columns = ?, "
             "delim = ?, quote = '\"', escape = '\"', strict_mode = true, "
             "null_padding = false, encoding = 'utf-8', auto_detect = false)",
-            [tmp.name, [f"x{i}" for i in range(len(names))], delimiter],
+            [tmp.name, {f"x{i}": "VARCHAR" for i in range(len(names))}, delimiter],
         )
     except duckdb.Error as exc:
         logger.info("DuckDB cannot read the sample as CSV (%s)", exc)
@@ -335,7 +352,6 @@ def stage(
         When a file is missing or cannot be read as events.
     """
     stager = _Stager(conn, multi=len(sources) > 1)
-    data = stager.data
     for source in sources:
         try:
             size = source.path.stat().st_size
@@ -349,7 +365,7 @@ def stage(
         if size >= stream_bytes and _stage_csv(stager, source):
             continue
         _stage_with_io(stager, source, max_expanded_bytes)
-    return data
+    return stager.finish()
 
 
 def _stage_csv(stager: _Stager, source: Source) -> bool:

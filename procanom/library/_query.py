@@ -32,7 +32,15 @@ from procanom.scoring import (
     make_detector,
 )
 from procanom.scoring.thresholds import apply_threshold
-from procanom.search import TimeRange, compile_sql, quote_identifier, resolve_time_range
+from procanom.search import (
+    Query,
+    TimeRange,
+    compile_sql,
+    parse_query,
+    quote_identifier,
+    resolve_time_range,
+)
+from procanom.search._ast import And, Compare, Node, Not, Or
 
 __all__ = ["DatasetView"]
 
@@ -78,20 +86,14 @@ class DatasetView:
         self.info = info
         self.layout = layout
         self.names = layout.names
-        taken = set(self.names)
-        alias, n = "_row", 0
-        while alias in taken:
-            n += 1
-            alias = f"_row_{n}"
-        self.row = quote_identifier(alias)
-        projection = ", ".join(
-            [f"_row AS {self.row}"]
-            + [
-                f"{stored} AS {quote_identifier(name)}"
-                for name, stored in layout.visible
-            ]
-        )
-        self.source = f"(SELECT {projection} FROM events) AS ev"
+        # Statements name the stored columns (c0, o1, r2...), never the
+        # dataset's own names: DuckDB matches identifiers regardless of
+        # case, so "ProcessId" and "ProcessID" would be one column to it.
+        self.stored = {
+            name: quote_identifier(stored) for name, stored in layout.visible
+        }
+        self.source = "events"
+        self.row = "_row"
 
     # -- selection --------------------------------------------------------------
 
@@ -108,7 +110,12 @@ class DatasetView:
         QueryError
             If the search does not parse; the error carries the position.
         """
-        sql, params = compile_sql(query or "", self.names)
+        parsed = parse_query(query or "")
+        renamed = Query(
+            _rename_fields(parsed.root, dict(self.layout.visible)), parsed.text
+        )
+        stored = [stored for _, stored in self.layout.visible]
+        sql, params = compile_sql(renamed, stored)
         if isinstance(time_range, dict):
             time_range = TimeRange.from_dict(time_range)
         if time_range is None or time_range.preset == "all":
@@ -124,7 +131,7 @@ class DatasetView:
         if self.info.time_max is not None:
             latest = pd.Timestamp(self.info.time_max)
         earliest, latest_bound = resolve_time_range(time_range, latest, now)
-        column = f"TRY_CAST({quote_identifier('_time')} AS TIMESTAMPTZ)"
+        column = f"TRY_CAST({self.stored['_time']} AS TIMESTAMPTZ)"
         conditions = [f"({sql})", f"{column} IS NOT NULL"]
         params = list(params)
         if earliest is not None:
@@ -164,7 +171,7 @@ class DatasetView:
         if not isinstance(offset, int) or offset < 0:
             raise ParameterError("offset", "a count of 0 or more", offset)
 
-        select = ", ".join([self.row, *(quote_identifier(c) for c in columns)])
+        select = ", ".join([self.row, *(self.stored[c] for c in columns)])
         sql = (
             f"SELECT {select} FROM {self.source} WHERE {selection.sql} "
             f"ORDER BY {self.row}"
@@ -199,7 +206,7 @@ class DatasetView:
         from procanom.profile import _role
 
         names = self.names
-        quoted = [quote_identifier(n) for n in names]
+        quoted = [self.stored[n] for n in names]
         parts = ["count(*)"]
         for q in quoted:
             parts.append(f"count(*) FILTER (WHERE length({q}) > 0)")
@@ -255,7 +262,7 @@ class DatasetView:
         self._check_columns([field], "field")
         if not isinstance(limit, int) or limit < 1:
             raise ParameterError("limit", "a count of 1 or more", limit)
-        q = quote_identifier(field)
+        q = self.stored[field]
         total = self.count(selection)
         rows = self.cursor.execute(
             f"SELECT COALESCE({q}, '') AS value, count(*) AS n, "
@@ -320,7 +327,7 @@ class DatasetView:
         # procanom.scoring's encoder has it.
         value_cols = ", ".join(
             f"{q} AS a{i}, COALESCE({q}, '') AS v{i}"
-            for i, q in enumerate(quote_identifier(f) for f in fields)
+            for i, q in enumerate(self.stored[f] for f in fields)
         )
         groups, joins, counts = [], [], []
         for i, f in enumerate(fields):
@@ -439,3 +446,19 @@ def _note(label: bool, role: str, present: int, distinct: int) -> str:
     if role in {"constant", "type name placeholder"}:
         return "Holds no information (one value, or a type name)."
     return ""
+
+
+# A name no stored column can have (they are a letter and digits), for fields
+# the dataset lacks: compile_sql then matches nothing, as filter_events does.
+_MISSING_FIELD = "\x00missing"
+
+
+def _rename_fields(node: Node, stored: dict[str, str]) -> Node:
+    """Return the tree with each compared field named by its stored column."""
+    if isinstance(node, Compare):
+        return Compare(stored.get(node.field, _MISSING_FIELD), node.op, node.value)
+    if isinstance(node, Not):
+        return Not(_rename_fields(node.child, stored))
+    if isinstance(node, And | Or):
+        return type(node)(tuple(_rename_fields(c, stored) for c in node.children))
+    return node
