@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from procanom.cli import main as cli_main
 
@@ -21,10 +22,9 @@ def _wait_for_app(page) -> None:
     )
 
 
-def _metric(page, label: str) -> int:
+def _expect_metric(page, label: str, value: int) -> None:
     metric = page.locator("[data-testid='stMetric']").filter(has_text=label)
-    value = metric.locator("[data-testid='stMetricValue']").inner_text()
-    return int(value.replace(",", ""))
+    expect(metric.locator("[data-testid='stMetricValue']")).to_have_text(f"{value:,}")
 
 
 def _cli_outliers(tmp_path) -> tuple[int, int]:
@@ -65,8 +65,9 @@ def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path
     _wait_for_app(page)
 
     outliers, total = _cli_outliers(tmp_path)
-    assert _metric(page, "Outliers") == outliers > 0
-    assert _metric(page, "Total Events") == total == 1316
+    assert outliers > 0 and total == 1316
+    _expect_metric(page, "Outliers", outliers)
+    _expect_metric(page, "Total Events", total)
     page.get_by_text("Data and Outliers").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "experiment-results.png"), full_page=True)
 
@@ -79,11 +80,11 @@ def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path
     card = page.locator("[class*='st-key-card-']").filter(
         has_text="Rogue processes in the lab"
     )
-    assert re.search(rf"{outliers}\s*outliers of\s*1,316", card.inner_text())
+    expect(card).to_contain_text(re.compile(rf"{outliers}\s*outliers of\s*1,316"))
     page.screenshot(path=str(artifacts / "experiments-list.png"), full_page=True)
     card.get_by_role("button", name="Open").click()
     page.get_by_role("heading", name="History").wait_for()
     page.get_by_role("button", name="Load this run").click()
     page.locator("[data-testid='stMetric']").first.wait_for()
     _wait_for_app(page)
-    assert _metric(page, "Outliers") == outliers
+    _expect_metric(page, "Outliers", outliers)
