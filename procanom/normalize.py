@@ -1,0 +1,477 @@
+"""Normalising process names, paths and command lines into templates.
+
+Two command lines that differ only in a session GUID, a process id, the
+user's profile folder or the quoting of the program path are the same
+behaviour. Counting them as different values makes every event unique and
+every event an outlier. This module rewrites such values into *templates*:
+the same value for the same behaviour, with placeholders where the varying
+parts were. The raw value is never replaced: :func:`add_templates` adds new
+columns (``CommandLine_template``) beside the originals.
+
+What a template removes, in order:
+
+- case (Windows file names and switches are case-insensitive) and runs of
+  white space;
+- the ``\\\\?\\`` and ``\\??\\`` prefixes, and ``\\Device\\HarddiskVolumeN\\`` and
+  ``\\SystemRoot\\`` (read as drive ``C:``, where Windows lives in nearly every
+  export);
+- environment variables with a fixed meaning (``%SystemRoot%``,
+  ``%windir%``, ``%ProgramFiles%``, ``%ProgramData%``, ``%TEMP%``, ...),
+  also in their doubled ``%%SystemRoot%%`` form;
+- 8.3 short names: ``PROGRA~1``, ``PROGRA~2`` and ``PROGRA~3`` become their
+  long names, any other short name becomes ``<short>``;
+- the user's profile folder (``C:\\Users\\alice\\`` becomes ``<userprofile>\\``,
+  ``C:\\Users\\Public`` stays as it is) and temporary folders (the user's and
+  Windows' ``Temp`` become ``<temp>\\``, and a file directly inside them
+  ``<tmpfile>`` with its extension kept, since those names are random);
+- GUIDs (``<guid>``), SIDs (``<sid>``), hexadecimal numbers (``<hex>``),
+  decimal numbers (``<n>``), long base64-like blobs (``<b64>``) and
+  random-looking file names that mix letters and digits (``<rand>``);
+- in command lines, the program token becomes its bare file name with
+  ``.exe`` added when missing, so ``"C:\\Program Files\\App\\app.exe" -x``,
+  ``C:\\Program Files\\App\\app.exe -x`` and ``app -x`` share one template (the
+  image path is in ``Path``); remaining double quotes are dropped.
+
+Every rule is a regular expression run by Arrow's RE2 engine on the
+*distinct* values of a column, so normalising a million events costs little
+more than normalising their distinct values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "FIELD_KINDS",
+    "TEMPLATE_SUFFIX",
+    "add_templates",
+    "command_line_arguments",
+    "field_kind",
+    "normalize",
+    "normalize_command_line",
+    "normalize_name",
+    "normalize_path",
+    "normalize_text",
+    "program_of",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Suffix of the columns :func:`add_templates` adds.
+TEMPLATE_SUFFIX = "_template"
+
+#: The kinds of field this module knows how to normalise.
+FIELD_KINDS = ("name", "path", "command_line", "text")
+
+# Rules are (RE2 pattern, replacement) pairs applied in order to lower-cased
+# text. A path may start a value or follow a space, a quote, "=" or ",".
+# Each group of rules has a *gate*: a cheap pattern that any value a rule of
+# the group could change must match. Rules run on the gated values only,
+# which keeps a million distinct command lines to a few seconds.
+_START = r"(^|[\s\"'=,;(])"
+
+
+@dataclass(frozen=True)
+class _Group:
+    gate: str | None
+    rules: tuple[tuple[str, str], ...]
+
+
+_PREFIXES = _Group(
+    r"\\(?:\\\?|\?\?)\\|\\device\\harddiskvolume|\\systemroot\\",
+    (
+        (_START + r"\\(?:\\\?|\?\?)\\unc\\", r"\1\\\\"),
+        (_START + r"\\(?:\\\?|\?\?)\\", r"\1"),
+        (_START + r"\\device\\harddiskvolume\d+\\", r"\1c:\\"),
+        (_START + r"\\systemroot\\", r"\1c:\\windows\\"),
+    ),
+)
+
+# Environment variables whose meaning does not depend on the machine.
+_ENVIRONMENT = {
+    "systemroot": r"c:\\windows",
+    "windir": r"c:\\windows",
+    "systemdrive": "c:",
+    "programfiles": r"c:\\program files",
+    r"programfiles\(x86\)": r"c:\\program files (x86)",
+    "programw6432": r"c:\\program files",
+    "commonprogramfiles": r"c:\\program files\\common files",
+    r"commonprogramfiles\(x86\)": r"c:\\program files (x86)\\common files",
+    "programdata": r"c:\\programdata",
+    "allusersprofile": r"c:\\programdata",
+    "public": r"c:\\users\\public",
+    "userprofile": "<userprofile>",
+    "appdata": r"<userprofile>\\appdata\\roaming",
+    "localappdata": r"<userprofile>\\appdata\\local",
+    "temp": "<temp>",
+    "tmp": "<temp>",
+}
+_ENV = _Group(
+    "%", tuple((rf"%%?{name}%%?", value) for name, value in _ENVIRONMENT.items())
+)
+
+_SHORT_NAMES = _Group(
+    "~",
+    (
+        (r"\\progra~1\\", r"\\program files\\"),
+        (r"\\progra~2\\", r"\\program files (x86)\\"),
+        (r"\\progra~3\\", r"\\programdata\\"),
+    ),
+)
+
+_PROFILES = _Group(
+    r"\\(?:users|documents and settings|windows\\temp)\\|<userprofile>|~\d",
+    (
+        # Public is one folder shared by every user: keep it recognisable.
+        (r"[a-z]:\\users\\public\\", "<public>\\\\"),
+        (r"[a-z]:\\(?:users|documents and settings)\\[^\\\":]+\\", "<userprofile>\\\\"),
+        ("<public>", r"c:\\users\\public"),
+        (r"<userprofile>\\(?:appdata\\)?local(?: settings)?\\temp\\", "<temp>\\\\"),
+        (r"[a-z]:\\windows\\temp\\", "<temp>\\\\"),
+        # Any other 8.3 short name, once the known ones and profiles are done.
+        (r"\\[a-z0-9_$!#&@^-]{1,6}~\d+(?:\.[a-z0-9_]{1,3})?\\", r"\\<short>\\"),
+        # A file directly in a temporary folder is named at random by its maker.
+        (r"<temp>\\[^\\\s\"',;]+\.([a-z0-9]{1,4})\b", r"<temp>\\<tmpfile>.\1"),
+    ),
+)
+
+_TOKENS = (
+    _Group(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-",
+        (
+            (
+                r"\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?",
+                "<guid>",
+            ),
+        ),
+    ),
+    _Group(r"s-1-\d", ((r"\bs-1-\d+(?:-\d+)+\b", "<sid>"),)),
+    _Group(r"[a-z0-9+/]{32}", ((r"[a-z0-9+/]{32,}={0,2}", "<b64>"),)),
+    # Decimal and hexadecimal numbers in one pass: "0x1f", "4711", "000001d8a9629c40".
+    _Group(r"\d|[a-f]{8}", ((r"\b(?:0x[0-9a-f]+|\d+|[0-9a-f]{8,})\b", "<n>"),)),
+    _Group(
+        r"[0-9][a-z0-9]{10}|[a-z][0-9]",
+        (
+            (
+                r"\b(?:[a-z]+[0-9]+|[0-9]+[a-z]+)[a-z0-9]{10,}\.([a-z0-9]{1,4})\b",
+                r"<rand>.\1",
+            ),
+        ),
+    ),
+)
+
+_EXECUTABLE = r"(?:exe|com|bat|cmd|scr|cpl|msc|pif)"
+_PROGRAM = (
+    # A program started by a relative path (".\\cmd") is the same program.
+    _Group(r"^\.", ((r"^(?:\.{1,2}[\\/])+", ""),)),
+    # A quoted program: keep its file name only.
+    _Group(r"^\"", ((r"^\"(?:[^\"]*[\\/])?([^\"\\/]*)\"", r"\1"),)),
+    # An unquoted program path, perhaps with spaces: up to the first name
+    # ending in an executable extension followed by a space or the end; or,
+    # without extension, the first word ("C:\\...\\net1 user").
+    _Group(
+        r"^(?:[a-z]:|\\|<[a-z]+>)",
+        (
+            (
+                r"^(?:[a-z]:|\\|<[a-z]+>)[^\"]*?[\\/]([^\"\\/\s]+\."
+                + _EXECUTABLE
+                + r")(\s|$)",
+                r"\1\2",
+            ),
+            (r"^(?:[a-z]:|\\|<[a-z]+>)[^\s\"]*[\\/]([^\s\"\\/.]+)(\s|$)", r"\1.exe\2"),
+        ),
+    ),
+    # A bare program name without extension: Windows runs the .exe.
+    _Group(r"^[^\s.\"\\/<>]+(?:\s|$)", ((r"^([^\s.\"\\/<>]+)(\s|$)", r"\1.exe\2"),)),
+)
+
+_SPACES = _Group(r"\s\s|[\t\n\r\f\v]", ((r"\s+", " "),))
+_QUOTES = _Group('"', (('"', ""),))
+
+
+def _apply(text: pa.Array, group: _Group) -> pa.Array:
+    """Apply a group's rules to the values its gate lets through."""
+
+    def rules(subset: pa.Array) -> pa.Array:
+        for pattern, replacement in group.rules:
+            subset = pc.replace_substring_regex(subset, pattern, replacement)
+        return subset
+
+    if group.gate is None:
+        return rules(text)
+    return _gated(text, group.gate, rules)
+
+
+def _apply_all(text: pa.Array, groups: Iterable[_Group]) -> pa.Array:
+    for group in groups:
+        text = _apply(text, group)
+    return text
+
+
+# Any value a path rule could change matches this; most command lines do not.
+_PATH_GATE = "|".join(
+    f"(?:{group.gate})" for group in (_PREFIXES, _ENV, _SHORT_NAMES, _PROFILES)
+)
+
+
+def _path_rules(text: pa.Array) -> pa.Array:
+    text = pc.utf8_trim_whitespace(pc.utf8_lower(text))
+    return _gated(text, _PATH_GATE, _path_groups)
+
+
+def _path_groups(text: pa.Array) -> pa.Array:
+    return _apply_all(text, (_PREFIXES, _ENV, _SHORT_NAMES, _PROFILES))
+
+
+def _gated(
+    text: pa.Array, gate: str, transform: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """Run ``transform`` on the values matching ``gate`` only."""
+    if len(text) == 0:
+        return text
+    selected = pc.match_substring_regex(text, gate)
+    hits = pc.sum(selected).as_py() or 0
+    if hits == 0:
+        return text
+    if hits > len(text) // 2:
+        return transform(text)
+    changed = transform(text.filter(selected))
+    return pc.replace_with_mask(text, selected, changed.cast(text.type))
+
+
+def _template_name(text: pa.Array) -> pa.Array:
+    text = pc.utf8_trim_whitespace(pc.utf8_lower(text))
+    # Some exports give a full path where the name belongs.
+    text = pc.replace_substring_regex(text, r"^.*[\\/]", "")
+    text = pc.replace_substring(text, '"', "")
+    return pc.replace_substring_regex(text, r"^([^.]+)$", r"\1.exe")
+
+
+def _template_path(text: pa.Array) -> pa.Array:
+    text = _path_rules(text)
+    text = _apply_all(text, _TOKENS)
+    text = pc.replace_substring(text, '"', "")
+    return pc.replace_substring_regex(text, r"\\([^\\.]+)$", r"\\\1.exe")
+
+
+def _template_command_line(text: pa.Array) -> pa.Array:
+    text = _path_rules(text)
+    text = _apply_all(text, _PROGRAM)
+    text = _apply_all(text, _TOKENS)
+    text = _apply(text, _QUOTES)
+    text = _apply(text, _SPACES)
+    return pc.utf8_trim_whitespace(text)
+
+
+def _template_text(text: pa.Array) -> pa.Array:
+    text = pc.utf8_trim_whitespace(pc.utf8_lower(text))
+    return _apply(text, _SPACES)
+
+
+_TEMPLATERS = {
+    "name": _template_name,
+    "path": _template_path,
+    "command_line": _template_command_line,
+    "text": _template_text,
+}
+
+
+def _on_distinct(column: pd.Series | pa.Array, kind: str) -> pa.Array:
+    """Run the ``kind`` rules once per distinct value and spread the result."""
+    # Imported here: the scoring package itself imports this module.
+    from procanom.errors import ParameterError
+    from procanom.scoring._encode import encode_column
+
+    if kind not in _TEMPLATERS:
+        raise ParameterError("kind", "one of " + ", ".join(FIELD_KINDS), kind)
+    encoded = encode_column(column)
+    templates = _TEMPLATERS[kind](encoded.values)
+    return templates.take(pa.array(encoded.codes))
+
+
+def normalize(column: pd.Series | pa.Array, kind: str) -> pd.Series:
+    """Return the template of every value of ``column``.
+
+    Parameters
+    ----------
+    column : pandas.Series or pyarrow.Array
+        Raw values of one field. Missing values become ``""``.
+    kind : {"name", "path", "command_line", "text"}
+        Which rules apply; see the module notes. ``"text"`` only folds case
+        and white space.
+
+    Returns
+    -------
+    pandas.Series
+        Arrow-backed strings, one template per input value, with the input's
+        index when it was a Series.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.Series(['"C:\\\\Windows\\\\System32\\\\reg" save X'])
+    >>> normalize(raw, "command_line")[0]
+    'reg.exe save x'
+    """
+    templates = _on_distinct(column, kind)
+    index = column.index if isinstance(column, pd.Series) else None
+    return pd.Series(
+        templates.to_pandas(types_mapper=pd.ArrowDtype).array,
+        index=index,
+        dtype=pd.StringDtype("pyarrow"),
+    )
+
+
+def normalize_name(column: pd.Series | pa.Array) -> pd.Series:
+    """Return process names case-folded, with ``.exe`` added when missing."""
+    return normalize(column, "name")
+
+
+def normalize_path(column: pd.Series | pa.Array) -> pd.Series:
+    """Return image paths as templates (see the module notes)."""
+    return normalize(column, "path")
+
+
+def normalize_command_line(column: pd.Series | pa.Array) -> pd.Series:
+    """Return command lines as templates (see the module notes)."""
+    return normalize(column, "command_line")
+
+
+def normalize_text(column: pd.Series | pa.Array) -> pd.Series:
+    """Return values case-folded with white space collapsed (hosts, users)."""
+    return normalize(column, "text")
+
+
+_KIND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "command_line",
+        re.compile(r"(command_?line|cmd_?line|^process$|^parent_process$)"),
+    ),
+    ("path", re.compile(r"(path|image|exe$|^process_path$)")),
+    ("name", re.compile(r"(^|_)(process_?)?name$|^name$|^parentname$")),
+]
+
+
+def field_kind(field: str) -> str:
+    """Guess how a field should be normalised from its name.
+
+    Parameters
+    ----------
+    field : str
+        A column name such as ``CommandLine``, ``ParentPath``, ``Name`` or
+        ``process_name``.
+
+    Returns
+    -------
+    str
+        ``"command_line"``, ``"path"``, ``"name"``, or ``"text"`` for any other
+        field (hosts, users, ...), which is only case-folded.
+    """
+    lowered = field.lower()
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(lowered):
+            return kind
+    return "text"
+
+
+def add_templates(
+    frame: pd.DataFrame,
+    fields: Sequence[str] | None = None,
+    kinds: dict[str, str] | None = None,
+    suffix: str = TEMPLATE_SUFFIX,
+) -> pd.DataFrame:
+    """Return ``frame`` with a template column beside each chosen field.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Process events.
+    fields : sequence of str, optional
+        Fields to normalise; by default every column whose name
+        :func:`field_kind` recognises as a name, path or command line.
+    kinds : dict, optional
+        Overrides of :func:`field_kind`, e.g. ``{"process": "command_line"}``.
+    suffix : str, default "_template"
+        Appended to each field's name to name its template column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A shallow copy of ``frame`` with the new columns; raw values are
+        untouched.
+    """
+    kinds = dict(kinds or {})
+    if fields is None:
+        fields = [
+            str(c)
+            for c in frame.columns
+            if kinds.get(str(c), field_kind(str(c))) != "text"
+            and not str(c).endswith(suffix)
+        ]
+    out = frame.copy(deep=False)
+    for name in fields:
+        kind = kinds.get(name, field_kind(name))
+        out[f"{name}{suffix}"] = normalize(frame[name], kind)
+    logger.info("added templates for %s", ", ".join(fields) or "no field")
+    return out
+
+
+def program_of(templates: pd.Series | pa.Array) -> pd.Series:
+    """Return the program (first token) of command-line templates."""
+    text = templates if isinstance(templates, pa.Array) else pa.array(templates.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    first = pc.replace_substring_regex(text, r"\s.*$", "")
+    return pd.Series(first.to_pandas(types_mapper=pd.ArrowDtype).array).astype(
+        pd.StringDtype("pyarrow")
+    )
+
+
+def command_line_arguments(
+    templates: pd.Series | pa.Array,
+) -> tuple[np.ndarray, pa.Array]:
+    """Split command-line templates into their argument tokens.
+
+    The program (first token) is not an argument. Tokens are separated by
+    white space; a template has as many tokens as it has words after the
+    program, and a repeated token counts once.
+
+    Parameters
+    ----------
+    templates : pandas.Series or pyarrow.Array
+        Output of :func:`normalize_command_line`.
+
+    Returns
+    -------
+    rows : numpy.ndarray
+        ``int64`` index of the template each token came from.
+    tokens : pyarrow.Array
+        The tokens, aligned with ``rows``.
+    """
+    text = templates if isinstance(templates, pa.Array) else pa.array(templates.array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    arguments = pc.replace_substring_regex(text, r"^\S*\s?", "")
+    split = pc.split_pattern(arguments, " ")
+    rows = pc.list_parent_indices(split).to_numpy(zero_copy_only=False)
+    tokens = pc.list_flatten(split)
+    keep = pc.not_equal(tokens, "").to_numpy(zero_copy_only=False)
+    rows = rows[keep].astype(np.int64, copy=False)
+    tokens = tokens.filter(pa.array(keep))
+    if len(tokens):
+        # A token repeated on one command line counts once for that line.
+        pairs = pd.DataFrame(
+            {"row": rows, "token": tokens.to_numpy(zero_copy_only=False)}
+        )
+        pairs = pairs.drop_duplicates()
+        rows = pairs["row"].to_numpy(np.int64)
+        tokens = pa.array(pairs["token"].to_numpy(object), type=pa.string())
+    return rows, tokens
