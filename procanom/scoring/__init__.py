@@ -13,8 +13,11 @@ import pandas as pd
 
 from procanom.errors import ParameterError
 from procanom.scoring._base import ACTIONS, SCORE_COLUMNS, BaseDetector, DetectionResult
+from procanom.scoring.conditional import ConditionalDetector
 from procanom.scoring.histogram import HistogramDetector
+from procanom.scoring.iqr import IQRDetector
 from procanom.scoring.thresholds import THRESHOLD_KINDS, ThresholdRule
+from procanom.scoring.zscore import ZScoreDetector
 
 __all__ = [
     "ACTIONS",
@@ -23,9 +26,12 @@ __all__ = [
     "SCORE_COLUMNS",
     "THRESHOLD_KINDS",
     "BaseDetector",
+    "ConditionalDetector",
     "DetectionResult",
     "HistogramDetector",
+    "IQRDetector",
     "ThresholdRule",
+    "ZScoreDetector",
     "detect",
     "make_detector",
 ]
@@ -33,6 +39,9 @@ __all__ = [
 #: Every method by the name the CLI, the app and saved experiments use.
 METHODS: dict[str, type[BaseDetector]] = {
     HistogramDetector.name: HistogramDetector,
+    ConditionalDetector.name: ConditionalDetector,
+    ZScoreDetector.name: ZScoreDetector,
+    IQRDetector.name: IQRDetector,
 }
 
 DEFAULT_METHOD = "histogram"

@@ -201,6 +201,28 @@ class BaseDetector(BaseEstimator):
             return ThresholdRule.from_dict(threshold)
         raise ParameterError("threshold", "a ThresholdRule, a dict or None", threshold)
 
+    # Plain-data form ----------------------------------------------------
+    def to_dict(self) -> dict:
+        """Return the fitted model as JSON-able data, for saving without pickle.
+
+        See :mod:`procanom.scoring.persist`.
+        """
+        from procanom.scoring.persist import detector_to_dict
+
+        return detector_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BaseDetector:
+        """Rebuild a fitted model saved by :meth:`to_dict`."""
+        from procanom.scoring.persist import detector_from_dict
+
+        detector = detector_from_dict(data)
+        if not isinstance(detector, cls):
+            raise ParameterError(
+                "model", f"a saved {cls.name} model", data.get("method")
+            )
+        return detector
+
     # Subclass hooks -----------------------------------------------------
     def _fit(self, frame: pd.DataFrame, fields: Sequence[str]) -> None:
         raise NotImplementedError
