@@ -14,12 +14,22 @@ from procanom.store.records import (
     ExperimentSummary,
     RunRecord,
 )
+from procanom.store.triage import (
+    AlertRule,
+    AllowEntry,
+    DeliveryRecord,
+    OutlierKeySet,
+)
 
 __all__ = [
+    "AlertRule",
+    "AllowEntry",
     "DatasetRecord",
+    "DeliveryRecord",
     "Experiment",
     "ExperimentStore",
     "ExperimentSummary",
+    "OutlierKeySet",
     "RunRecord",
     "read_experiment_file",
 ]

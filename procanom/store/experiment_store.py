@@ -54,6 +54,7 @@ from procanom.store.records import (
     RunRecord,
 )
 from procanom.store.schema import migrate
+from procanom.store.triage import TriageMixin
 
 __all__ = ["DB_FILENAME", "ExperimentStore", "new_id", "utc_now"]
 
@@ -90,8 +91,11 @@ def _dataset_id(digests: Sequence[str]) -> str:
     return hashlib.sha256(joined).hexdigest()[:16]
 
 
-class ExperimentStore:
+class ExperimentStore(TriageMixin):
     """Experiments, runs and datasets kept in one data folder.
+
+    Also keeps what acting on outliers needs: allow-list entries, each run's
+    outlier keys, alert rules and deliveries (see :mod:`procanom.store.triage`).
 
     Safe to share between threads (each gets its own connection) and to use
     from several processes at once.

@@ -80,6 +80,81 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX dataset_files_sha256 ON dataset_files (sha256)",
     ),
+    # 3: acting on outliers: allow-list entries, each run's outlier keys (to
+    # compare runs without their data), alert rules and alert deliveries.
+    (
+        """
+        CREATE TABLE allow_entries (
+            id            TEXT PRIMARY KEY,
+            scope         TEXT NOT NULL CHECK (scope IN ('experiment', 'global')),
+            experiment_id TEXT REFERENCES experiments (id) ON DELETE CASCADE,
+            conditions    TEXT NOT NULL,
+            match_kind    TEXT NOT NULL CHECK (match_kind IN ('literal', 'pattern')),
+            reason        TEXT NOT NULL DEFAULT '',
+            author        TEXT NOT NULL DEFAULT '',
+            created_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL,
+            enabled       INTEGER NOT NULL DEFAULT 1,
+            CHECK ((scope = 'global') = (experiment_id IS NULL))
+        )
+        """,
+        "CREATE INDEX allow_entries_experiment ON allow_entries (experiment_id)",
+        """
+        CREATE TABLE run_outlier_sets (
+            run_id         TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            key_fields     TEXT NOT NULL,
+            outliers       INTEGER NOT NULL,
+            distinct_keys  INTEGER NOT NULL,
+            stored_keys    INTEGER NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE run_outliers (
+            run_id     TEXT NOT NULL
+                       REFERENCES run_outlier_sets (run_id) ON DELETE CASCADE,
+            position   INTEGER NOT NULL,
+            key_values TEXT NOT NULL,
+            count      INTEGER NOT NULL,
+            score      REAL,
+            PRIMARY KEY (run_id, position)
+        )
+        """,
+        """
+        CREATE TABLE alert_rules (
+            id            TEXT PRIMARY KEY,
+            experiment_id TEXT NOT NULL
+                          REFERENCES experiments (id) ON DELETE CASCADE,
+            threshold     INTEGER NOT NULL,
+            only_causes   TEXT,
+            only_new      INTEGER NOT NULL DEFAULT 0,
+            destinations  TEXT NOT NULL DEFAULT '[]',
+            enabled       INTEGER NOT NULL DEFAULT 1,
+            created_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX alert_rules_experiment ON alert_rules (experiment_id)",
+        """
+        CREATE TABLE deliveries (
+            id              TEXT PRIMARY KEY,
+            idempotency_key TEXT NOT NULL,
+            destination_key TEXT NOT NULL,
+            run_id          TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            rule_id         TEXT NOT NULL,
+            destination     TEXT NOT NULL,
+            status          TEXT NOT NULL
+                            CHECK (status IN ('sending', 'delivered', 'failed')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            http_status     INTEGER,
+            error           TEXT,
+            log             TEXT NOT NULL DEFAULT '[]',
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL,
+            UNIQUE (idempotency_key, destination_key)
+        )
+        """,
+        "CREATE INDEX deliveries_run ON deliveries (run_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
