@@ -6,6 +6,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ class Webhook:
 
     url: str
     statuses: list[int]
+    delay_s: float = 0.0
     requests: list[dict] = field(default_factory=list)
 
     @property
@@ -74,6 +76,7 @@ def webhook() -> Iterator[Webhook]:
             length = int(self.headers.get("Content-Length", 0))
             body = self.rfile.read(length)
             status = hook.statuses.pop(0) if hook.statuses else 200
+            time.sleep(hook.delay_s)
             hook.requests.append(
                 {
                     "status": status,
@@ -92,7 +95,9 @@ def webhook() -> Iterator[Webhook]:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     hook.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/T000/SECRET"
     yield hook
