@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from procanom.schema import (
     detect_mapping,
     to_process_events,
 )
+from procanom.schema._recipes import parse_recipe
+from procanom.schema._values import UNSET_VALUES
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -103,8 +106,15 @@ PASS_THROUGH_FIELDS = frozenset(
 )
 _DECIMAL_ID_FIELDS = ("ProcessId", "ParentProcessId")
 _CANONICAL_TIME = "%Y-%m-%dT%H:%M:%S.%gZ"
-# The values the schema step treats as "nothing here" (procanom.schema).
-_UNSET_PATTERN = r"^\s*(-|0x0|S-1-0-0)?\s*$"
+# The values the schema step treats as "nothing here": missing, or one of
+# UNSET_VALUES once Python's str.strip() has removed white space, whose
+# characters the class below lists for RE2.
+_SPACE = r"[\t\n\x{0b}\f\r \p{Z}\x{1c}-\x{1f}\x{85}]"
+_UNSET_PATTERN = (
+    f"^{_SPACE}*("
+    + "|".join(re.escape(v) for v in sorted(UNSET_VALUES) if v)
+    + f")?{_SPACE}*$"
+)
 
 
 @dataclass
@@ -666,16 +676,27 @@ def identity_layout(
         return None
     if any(source != target for target, source in mapping.sources.items()):
         return None
-    for target in mapping.derived:
+    # A recipe fills its field only where the field is unset, from other
+    # columns of the same event; those events go through the schema step
+    # whole (each distinct combination once), so any fill shows.
+    filled_rows: list[dict] = []
+    for target, text in mapping.derived.items():
         if mapping.sources.get(target) != target or target not in columns:
             return None
-        unset = conn.execute(
-            f"SELECT count(*) FROM {table} WHERE {columns[target]} IS NULL "
-            f"OR regexp_matches({columns[target]}, ?)",
-            [_UNSET_PATTERN],
-        ).fetchone()[0]
-        if unset:
+        try:
+            inputs = [c for c in parse_recipe(text).columns if c in columns]
+        except ValueError:
             return None
+        involved = list(dict.fromkeys([target, *inputs]))
+        select = ", ".join(columns[c] for c in involved)
+        combos = conn.execute(
+            f"SELECT DISTINCT {select} FROM {table} WHERE {columns[target]} IS NULL "
+            f"OR regexp_matches({columns[target]}, ?) LIMIT ?",
+            [_UNSET_PATTERN, _IDENTITY_SAMPLE + 1],
+        ).fetchall()
+        if len(combos) > _IDENTITY_SAMPLE:
+            return None
+        filled_rows.extend(dict(zip(involved, combo, strict=True)) for combo in combos)
 
     estimates = conn.execute(
         "SELECT "
@@ -701,17 +722,26 @@ def identity_layout(
         found = [row[0] for row in conn.execute(query).fetchall()]
         if nulls and None not in found:
             found.append(None)
+        if name in mapping.derived:
+            # Its unset events are among the rows checked whole above; paired
+            # here with any other column, they would be filled in error.
+            found = [v for v in found if not _is_unset(v)]
+            if not found:
+                return None
         values[name] = found
 
     length = max(len(found) for found in values.values())
+    rows = length + len(filled_rows)
+    cells: dict[str, list] = {
+        name: [found[i % len(found)] if found else None for i in range(rows)]
+        for name, found in values.items()
+    }
+    for offset, row in enumerate(filled_rows):
+        for name, value in row.items():
+            cells[name][length + offset] = value
+    length = rows
     synthetic = pd.DataFrame(
-        {
-            name: pd.array(
-                [found[i % len(found)] if found else None for i in range(length)],
-                dtype=TEXT,
-            )
-            for name, found in values.items()
-        }
+        {name: pd.array(v, dtype=TEXT) for name, v in cells.items()}
     )
     result = to_process_events(synthetic, mapping)
     out = result.frame
@@ -730,6 +760,10 @@ def identity_layout(
             return None
     visible = [[str(name), columns[name]] for name in out.columns]
     return Layout(visible, [[name, columns[name]] for name in names])
+
+
+def _is_unset(value: str | None) -> bool:
+    return value is None or value.strip() in UNSET_VALUES
 
 
 def _many_values_ok(

@@ -10,7 +10,6 @@ parameters. Nothing typed into the search bar is ever pasted into SQL.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -27,11 +26,10 @@ from procanom.profile import is_internal_field, is_label_field
 from procanom.scoring import (
     DetectionResult,
     HistogramDetector,
-    ThresholdRule,
     detect,
     make_detector,
 )
-from procanom.scoring.thresholds import apply_threshold
+from procanom.scoring.histogram import _FieldModel
 from procanom.search import (
     Query,
     TimeRange,
@@ -320,115 +318,84 @@ class DatasetView:
     def _histogram(
         self, selection: _Selection, fields: list[str], params: dict
     ) -> DetectionResult:
-        numeric = list(params.get("numeric_fields") or [])
-        categorical = [f for f in fields if f not in numeric]
+        """Count values in DuckDB, then let the histogram method do its sums.
 
+        DuckDB finds each field's distinct values, their counts and every
+        event's value id; those are exactly the fitted state of
+        :class:`HistogramDetector`, which then scores with its own
+        arithmetic, so both paths give the same bits.
+        """
+        numeric = list(params.get("numeric_fields") or [])
+        detector = make_detector(HistogramDetector.name, fields=fields, **params)
+        stored = [self.stored[f] for f in fields]
+
+        cursor = self.cursor
         # Values as scored: missing and empty are one value, as
         # procanom.scoring's encoder has it.
-        value_cols = ", ".join(
-            f"{q} AS a{i}, COALESCE({q}, '') AS v{i}"
-            for i, q in enumerate(self.stored[f] for f in fields)
+        values_sql = ", ".join(
+            f"{q} AS a{i}, COALESCE({q}, '') AS v{i}" for i, q in enumerate(stored)
         )
-        groups, joins, counts = [], [], []
-        for i, f in enumerate(fields):
-            if f not in categorical:
-                continue
-            groups.append(
-                f"g{i} AS (SELECT v{i}, count(*) AS n{i} FROM sel GROUP BY v{i})"
-            )
-            joins.append(f"JOIN g{i} USING (v{i})")
-            counts.append(f"n{i}")
-        with_sql = (
-            f"WITH sel AS MATERIALIZED (SELECT {self.row} AS r, {value_cols} "
-            f"FROM {self.source} WHERE {selection.sql})"
-        )
-        if groups:
-            with_sql += ", " + ", ".join(groups)
-        outputs = ", ".join(["r", *(f"a{i}" for i in range(len(fields))), *counts])
-        table = query_arrow(
-            self.cursor,
-            f"{with_sql} SELECT {outputs} FROM sel {' '.join(joins)} ORDER BY r",
+        cursor.execute(
+            f"CREATE TEMP TABLE sel AS SELECT {self.row} AS r, {values_sql} "
+            f"FROM {self.source} WHERE {selection.sql}",
             selection.params,
         )
-        index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
-        values = {
-            f: _text_series(table.column(1 + i), index) for i, f in enumerate(fields)
-        }
-        n = len(index)
-        if n == 0:
-            empty = pd.DataFrame(values, index=index)
-            return detect(empty, fields, HistogramDetector.name, **params)
-
-        freqs = np.empty((n, len(fields)), dtype=np.float64)
-        position = 1 + len(fields)
-        for j, f in enumerate(fields):
-            if f in categorical:
-                counts_j = (
-                    table.column(position).to_numpy().astype(np.int64, copy=False)
+        try:
+            models, codes = {}, []
+            for i, name in enumerate(fields):
+                if name in numeric:
+                    continue
+                cursor.execute(
+                    f"CREATE TEMP TABLE g{i} AS SELECT v, n, "
+                    "row_number() OVER () - 1 AS k FROM "
+                    f"(SELECT v{i} AS v, count(*) AS n FROM sel GROUP BY v{i})"
                 )
-                position += 1
-                freqs[:, j] = counts_j / n
-            else:
-                detector = HistogramDetector(fields=[f], numeric_fields=[f])
-                detector.fit(pd.DataFrame({f: values[f]}))
-                model = detector.models_[f]
-                freqs[:, j] = (model.counts / n)[model.fit_codes]
-        del table
-        return _annotate(pd.DataFrame(values, index=index), fields, freqs, params)
+                groups = query_arrow(cursor, f"SELECT v, n FROM g{i} ORDER BY k")
+                models[name] = (groups.column(0), groups.column(1).to_numpy())
+                codes.append(i)
+            joins = " ".join(f"JOIN g{i} ON sel.v{i} = g{i}.v" for i in codes)
+            outputs = ", ".join(
+                ["sel.r", *(f"sel.a{i}" for i in range(len(fields)))]
+                + [f"g{i}.k" for i in codes]
+            )
+            table = query_arrow(
+                cursor, f"SELECT {outputs} FROM sel {joins} ORDER BY sel.r"
+            )
+        finally:
+            for statement in ["DROP TABLE IF EXISTS sel"] + [
+                f"DROP TABLE IF EXISTS g{i}" for i in range(len(fields))
+            ]:
+                cursor.execute(statement)
 
-
-def _annotate(
-    frame: pd.DataFrame, fields: list[str], freqs: np.ndarray, params: dict
-) -> DetectionResult:
-    """Turn per-field frequencies into Splunk's histogram output columns.
-
-    The arithmetic is the in-memory histogram method's, step for step, so
-    both give the same bits.
-    """
-    n = len(frame)
-    with np.errstate(divide="ignore"):
-        log_prob = np.log(freqs).sum(axis=1)
-    scores = -log_prob
-    threshold = params.get("threshold")
-    if threshold is None:
-        rule = ThresholdRule.from_splunk(
-            params.get("cutoff", True), params.get("pthresh")
+        index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
+        frame = pd.DataFrame(
+            {f: _text_series(table.column(1 + i), index) for i, f in enumerate(fields)},
+            index=index,
         )
-    elif isinstance(threshold, ThresholdRule):
-        rule = threshold
-    else:
-        rule = ThresholdRule.from_dict(threshold)
-    is_outlier, fence = apply_threshold(scores, rule)
+        if len(frame) == 0:
+            return detect(frame, fields, HistogramDetector.name, **params)
 
-    cause_index = freqs.argmin(axis=1)
-    cause_freq = freqs[np.arange(n), cause_index]
-    cause_codes = np.where(is_outlier, cause_index + 1, 0)
-    annotated = frame
-    annotated["log_event_prob"] = log_prob
-    annotated["probable_cause"] = pd.Categorical.from_codes(
-        cause_codes, categories=["", *fields]
-    )
-    annotated["probable_cause_freq"] = np.where(is_outlier, cause_freq, np.nan)
-    annotated["max_freq"] = freqs.max(axis=1)
-    annotated["anomaly_score"] = scores
-    annotated["isOutlier"] = is_outlier.astype(np.int8)
-    summary = {
-        "num_anomalies": int(is_outlier.sum()),
-        "thresh": -fence.score if math.isfinite(fence.score) else math.nan,
-        "max_logprob": float(log_prob.max()),
-        "min_logprob": float(log_prob.min()),
-        "1st_quartile": -fence.q3,
-        "3rd_quartile": -fence.q1,
-        "num_events": n,
-    }
-    return DetectionResult(
-        annotated=annotated,
-        fields=list(fields),
-        method=HistogramDetector.name,
-        threshold=rule,
-        fence=fence,
-        summary=summary,
-    )
+        fitted = {}
+        position = 1 + len(fields)
+        for name in fields:
+            if name in numeric:
+                fitted[name] = HistogramDetector._fit_field(frame[name], True)
+                continue
+            values, counts = models[name]
+            event_codes = table.column(position).to_numpy().astype(np.int64)
+            position += 1
+            fitted[name] = _FieldModel(
+                False,
+                values.combine_chunks(),
+                None,
+                counts.astype(np.int64, copy=False),
+                event_codes,
+            )
+        del table
+        detector.fields_ = list(fields)
+        detector.n_events_ = len(frame)
+        detector.models_ = fitted
+        return detector._score(frame, same_as_fit=True)
 
 
 def _note(label: bool, role: str, present: int, distinct: int) -> str:
