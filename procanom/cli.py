@@ -253,6 +253,80 @@ def datasets(data_dir: str | None) -> None:
             click.echo(f"{info.summary()}; {span}")
 
 
+@cli.command("run")
+@click.argument("experiment")
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(),
+    help="Score this file or folder instead of the saved data (repeatable).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="The app's data folder [default: $PROCANOM_DATA_DIR, else ./data].",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write the outliers here."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "parquet"]),
+    help="Format of --output [default: from its extension, else csv].",
+)
+def run_command(
+    experiment: str,
+    data_paths: Sequence[str],
+    data_dir: str | None,
+    output: str | None,
+    fmt: str | None,
+) -> None:
+    """Re-run the saved EXPERIMENT (an id or an exact title) and alert on it.
+
+    Reads the experiment's saved data source (or --data), applies its search,
+    fields, method and allow-list, records the run in its history, and sends
+    the alerts its rules fire. Exit status: 0 no alert fired, 1 an alert
+    fired, 2 an error.
+    """
+    from procanom import report, runner
+
+    store = runner.open_store(data_dir)
+    chosen = runner.resolve_experiment(store, experiment)
+    outcome = runner.run_experiment(store, chosen.id, data_paths=list(data_paths))
+    for warning in outcome.warnings:
+        click.echo(f"procanom: warning: {export.to_terminal(warning)}", err=True)
+    if output:
+        explanations = report.explanations_for(outcome.result)
+        report.write_outliers(outcome.result, output, fmt, explanations)
+
+    result = outcome.result
+    click.echo(
+        f"procanom: run {outcome.run.id} of {export.to_terminal(chosen.title)!r}:"
+        f" {result.num_outliers} outliers in {result.num_events} events;"
+        f" allow-list: {outcome.suppressed.describe()}",
+        err=True,
+    )
+    for decision in outcome.alerts:
+        state = "fired" if decision.fired else "quiet"
+        click.echo(
+            f"procanom: alert {decision.rule_id} {state}:"
+            f" {export.to_terminal(decision.reason)}",
+            err=True,
+        )
+    for delivery in outcome.deliveries:
+        detail = f" ({export.to_terminal(delivery.error)})" if delivery.error else ""
+        click.echo(
+            f"procanom: delivery to {export.to_terminal(delivery.destination)}:"
+            f" {delivery.status} after {delivery.attempts} attempt(s){detail}",
+            err=True,
+        )
+    if outcome.fired:
+        # SystemExit rather than click's Exit: main() reports only errors.
+        sys.exit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input)."""
     try:
