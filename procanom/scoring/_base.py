@@ -60,6 +60,9 @@ class DetectionResult:
         ``num_events``.
     seconds : float
         Wall time of fitting and scoring.
+    model : BaseDetector, optional
+        The fitted detector that produced the scores, for explanations
+        (:mod:`procanom.explain`); None when the result was built otherwise.
     """
 
     annotated: pd.DataFrame
@@ -70,6 +73,7 @@ class DetectionResult:
     summary: dict
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    model: BaseDetector | None = field(default=None, repr=False, compare=False)
 
     @property
     def num_outliers(self) -> int:
@@ -115,6 +119,7 @@ class DetectionResult:
             summary={**self.summary, "num_anomalies": int(flags.sum())},
             seconds=self.seconds,
             warnings=list(self.warnings),
+            model=self.model,
         )
 
 
@@ -170,6 +175,7 @@ class BaseDetector(BaseEstimator):
         start = time.perf_counter()
         result = self._score(frame)
         result.seconds = time.perf_counter() - start
+        result.model = self
         return result
 
     def fit_score(self, frame: pd.DataFrame) -> DetectionResult:
@@ -178,6 +184,7 @@ class BaseDetector(BaseEstimator):
         self.fit(frame)
         result = self._score(frame, same_as_fit=True)
         result.seconds = time.perf_counter() - start
+        result.model = self
         logger.info(
             "%s scored %d events on %s: %d outliers (%s) in %.3f s",
             self.name,

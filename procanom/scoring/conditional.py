@@ -166,6 +166,11 @@ class ConditionalDetector(BaseDetector):
     cutoff : bool, default True
         Splunk-style automatic fence: True for ``Q3 + 3 IQR`` of the scores,
         False for ``Q3 + 1.5 IQR``.
+    pthresh : float, optional
+        Accepted for Splunk's option of that name. The scores of this method
+        are not event probabilities, so it flags that share of the events,
+        the least likely first (``pthresh=0.01``: the 1% most unusual), like
+        ``ThresholdRule("percent", 100 * pthresh)``.
     threshold : ThresholdRule or dict, optional
         Any other rule (top N, percent, score). Overrides ``cutoff``.
 
@@ -196,6 +201,7 @@ class ConditionalDetector(BaseDetector):
         host_baseline: bool = True,
         host_shrinkage: float = 20.0,
         cutoff: bool = True,
+        pthresh: float | None = None,
         threshold: ThresholdRule | dict | None = None,
     ) -> None:
         self.fields = fields
@@ -209,7 +215,19 @@ class ConditionalDetector(BaseDetector):
         self.host_baseline = host_baseline
         self.host_shrinkage = host_shrinkage
         self.cutoff = cutoff
+        self.pthresh = pthresh
         self.threshold = threshold
+
+    def _threshold_rule(self) -> ThresholdRule:
+        # Scores here are not event probabilities, so Splunk's pthresh is
+        # read as the share of events to flag.
+        if self.threshold is None and self.pthresh is not None:
+            if not 0 < self.pthresh <= 1:
+                raise ParameterError(
+                    "pthresh", "a share above 0 and at most 1", self.pthresh
+                )
+            return ThresholdRule("percent", 100.0 * float(self.pthresh))
+        return super()._threshold_rule()
 
     # Structure ------------------------------------------------------------
     def _check_params(self) -> None:
@@ -541,14 +559,14 @@ class ConditionalDetector(BaseDetector):
 
         rule = self._threshold_rule()
         is_outlier, fence = apply_threshold(scores, rule)
-        annotated = self._annotate(
-            frame, prepared, values, own, scores, source, is_outlier
+        first_seen = (
+            np.full(n, "", dtype=object)
+            if same_as_fit
+            else self._first_seen(codes, prepared.missing)
         )
-        if not same_as_fit:
-            first_seen = self._first_seen(codes, prepared.missing)
-            annotated["first_seen"] = pd.Series(
-                first_seen, index=frame.index, dtype="string"
-            )
+        annotated = self._annotate(
+            frame, prepared, values, own, scores, source, is_outlier, first_seen
+        )
 
         summary = {
             "num_anomalies": int(is_outlier.sum()),
@@ -588,6 +606,7 @@ class ConditionalDetector(BaseDetector):
         scores: np.ndarray,
         source: np.ndarray,
         is_outlier: np.ndarray,
+        first_seen: np.ndarray,
     ) -> pd.DataFrame:
         n = len(frame)
         codes = prepared.codes
@@ -629,19 +648,9 @@ class ConditionalDetector(BaseDetector):
             )
             max_freq = np.maximum(max_freq, fq)
 
+        # The method's own columns come first, so that the columns every
+        # method shares (SCORE_COLUMNS) stay last, in their order.
         annotated = frame.copy(deep=False)
-        annotated["log_event_prob"] = -own
-        annotated["probable_cause"] = probable_cause
-        annotated["probable_cause_freq"] = np.where(is_outlier, freq, np.nan)
-        annotated["max_freq"] = max_freq
-        annotated["anomaly_score"] = scores
-        annotated["isOutlier"] = is_outlier.astype(np.int8)
-        annotated["event_score"] = own
-        labels = np.asarray(frame.index, dtype=object)
-        annotated["inherited_from"] = (
-            np.where(inherited, labels[source], None) if n else []
-        )
-        annotated["first_seen"] = pd.Series([""] * n, index=frame.index, dtype="string")
         if self.normalize:
             for f in self.fields_:
                 kind = template_kind(self.roles_[f])
@@ -649,6 +658,20 @@ class ConditionalDetector(BaseDetector):
                     annotated[f"{f}_template"] = pd.Series(
                         pd.arrays.ArrowStringArray(prepared.keys[f]), index=frame.index
                     )
+        annotated["event_score"] = own
+        labels = np.asarray(frame.index, dtype=object)
+        annotated["inherited_from"] = (
+            np.where(inherited, labels[source], None) if n else []
+        )
+        annotated["first_seen"] = pd.Series(
+            first_seen, index=frame.index, dtype="string"
+        )
+        annotated["log_event_prob"] = -own
+        annotated["probable_cause"] = probable_cause
+        annotated["probable_cause_freq"] = np.where(is_outlier, freq, np.nan)
+        annotated["max_freq"] = max_freq
+        annotated["anomaly_score"] = scores
+        annotated["isOutlier"] = is_outlier.astype(np.int8)
         return annotated
 
     # Explanations ---------------------------------------------------------

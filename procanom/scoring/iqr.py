@@ -177,6 +177,13 @@ class IQRDetector(BaseDetector):
         scores[finite] = np.maximum(field_scores, 0.0)
         return scores
 
+    def field_scores(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return each field's distance beyond the quartiles, in IQRs (0 inside)."""
+        return pd.DataFrame(
+            {f: self._field_scores(frame[f], f) for f in self.fields_},
+            index=frame.index,
+        )
+
     def bounds(self) -> dict[str, tuple[float | None, float]]:
         """Return each numeric field's (lower or None, upper) fence."""
         out = {}

@@ -228,6 +228,16 @@ class ZScoreDetector(BaseDetector):
         present_mask = pc.not_equal(text, "").to_numpy(zero_copy_only=False)
         return self._category_scores(codes, present_mask.astype(bool), model)
 
+    def field_scores(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return each used field's score (``-ln p``) for the events of ``frame``."""
+        return pd.DataFrame(
+            {
+                f: self._field_scores(frame[f], self.models_[f])
+                for f in self.kept_fields_
+            },
+            index=frame.index,
+        )
+
     # Scoring --------------------------------------------------------------
     def _score(self, frame: pd.DataFrame, same_as_fit: bool = False) -> DetectionResult:
         n = len(frame)
@@ -258,7 +268,11 @@ class ZScoreDetector(BaseDetector):
         probable_cause = pd.Categorical.from_codes(cause_codes, categories=["", *kept])
         freq = np.exp(-scores)
 
+        # Per-field scores first: the columns every method shares stay last.
         annotated = frame.copy(deep=False)
+        for f in kept:
+            kind = "Num" if self.models_[f]["numeric"] else "Cat"
+            annotated[f"Anomaly_Score_{kind}({f})"] = per_field[f]
         annotated["log_event_prob"] = -(
             np.column_stack([per_field[f] for f in kept]).sum(axis=1)
             if kept and n
@@ -271,9 +285,6 @@ class ZScoreDetector(BaseDetector):
         )
         annotated["anomaly_score"] = scores
         annotated["isOutlier"] = is_outlier.astype(np.int8)
-        for f in kept:
-            kind = "Num" if self.models_[f]["numeric"] else "Cat"
-            annotated[f"Anomaly_Score_{kind}({f})"] = per_field[f]
 
         warnings = [f"{f} not used: {why}" for f, why in self.dropped_.items()]
         summary = {

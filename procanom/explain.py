@@ -1,0 +1,545 @@
+"""Why an event was flagged, in numbers an analyst can check.
+
+For one scored event, :func:`explain` gathers:
+
+- its score and whether it was flagged, and the rule that decided;
+- each field's contribution to the score (for the combination-aware method,
+  each term: a value judged against another field's value);
+- the rarest value and the rarest combination of two values, in plain
+  words: "``cmd.exe`` with ParentName ``w3wp.exe``: 1 of 40,213 events, on
+  1 of 312 hosts, first seen 2024-05-01 10:02";
+- the events that started it and that it started, where the data links
+  them (:mod:`procanom.scoring.tree`), and the ancestor it inherited its
+  score from.
+
+Every count is a fresh count over the frame passed in, compared the way the
+method compared values: as templates when the method normalised them
+(:mod:`procanom.normalize`), else exactly as written (the empty value and
+multivalue rules of :mod:`procanom.scoring._encode`). When the method was
+fitted on another frame (a baseline), the counts still describe the frame
+passed in, so an explanation never shows a number the analyst cannot
+reproduce with a filter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from procanom.errors import ParameterError
+from procanom.normalize import normalize
+from procanom.scoring._base import DetectionResult
+from procanom.scoring._encode import as_text_array
+from procanom.scoring.roles import field_roles, template_kind
+from procanom.scoring.tree import _as_times, link_parents
+
+__all__ = [
+    "Combination",
+    "Contribution",
+    "Explanation",
+    "ValueCount",
+    "explain",
+    "explain_outliers",
+]
+
+logger = logging.getLogger(__name__)
+
+_HOST_COLUMNS = ("host", "Computer", "ComputerName", "hostname", "dvc")
+_TIME_COLUMNS = ("_time", "UtcTime", "TimeGenerated", "TimeCreated", "time")
+_SHOWN_FIELDS = ("Name", "CommandLine", "host", "User")
+_MAX_CHILDREN = 10
+
+
+@dataclass
+class ValueCount:
+    """How common one value of one field is in the frame.
+
+    Attributes
+    ----------
+    field : str
+    value : str
+        The value as written in the event (empty string when missing).
+    key : str
+        The value as the method compared it (its template, or ``value``).
+    count : int
+        Events holding ``key`` in ``field``.
+    total : int
+        Events in the frame.
+    hosts : int or None
+        Distinct hosts among those events (None without a host column).
+    total_hosts : int or None
+        Distinct hosts in the frame.
+    first_seen : str or None
+        Earliest time among those events (None without a time column).
+    """
+
+    field: str
+    value: str
+    key: str
+    count: int
+    total: int
+    hosts: int | None = None
+    total_hosts: int | None = None
+    first_seen: str | None = None
+
+    def text(self) -> str:
+        shown = _quote(self.value)
+        if self.key != self.value and self.key:
+            shown += f" (as {_quote(self.key)})"
+        return f"{self.field} {shown}: " + _spread(
+            self.count, self.total, self.hosts, self.total_hosts, self.first_seen
+        )
+
+
+@dataclass
+class Combination:
+    """How common two values are together in the frame.
+
+    Attributes
+    ----------
+    first, second : ValueCount
+        The two values, each with its own count.
+    together : int
+        Events holding both.
+    hosts : int or None
+        Distinct hosts among those events.
+    first_seen : str or None
+        Earliest time among those events.
+    """
+
+    first: ValueCount
+    second: ValueCount
+    together: int
+    hosts: int | None = None
+    first_seen: str | None = None
+
+    def text(self) -> str:
+        a, b = self.first, self.second
+        return (
+            f"{a.field} {_quote(a.key or a.value)} with {b.field} "
+            f"{_quote(b.key or b.value)}: "
+            + _spread(
+                self.together, a.total, self.hosts, a.total_hosts, self.first_seen
+            )
+            + f" ({self.together:,} of the {b.count:,} events with that {b.field})"
+        )
+
+
+@dataclass
+class Contribution:
+    """One part of the event's score.
+
+    Attributes
+    ----------
+    field : str
+        The field judged.
+    given : str or None
+        The field it was judged against (combination-aware terms).
+    surprisal : float
+        The part's value: ``-ln`` of the (conditional) frequency, or the
+        method's own per-field score.
+    share : float
+        Share of the sum of all parts (0 to 1).
+    """
+
+    field: str
+    given: str | None
+    surprisal: float
+    share: float
+
+    @property
+    def label(self) -> str:
+        return self.field if self.given is None else f"{self.field} given {self.given}"
+
+
+@dataclass
+class Explanation:
+    """Why one event scored as it did. See the module notes.
+
+    Attributes
+    ----------
+    row : object
+        The event's index label in the frame.
+    method : str
+    score : float
+        ``anomaly_score`` (higher is more unusual).
+    is_outlier : bool
+    rule : str
+        The threshold rule, in words, and the fence it resolved to.
+    probable_cause : str
+    contributions : list of Contribution
+        Largest first.
+    values : list of ValueCount
+        Every scored field's value with its count, rarest first.
+    rarest_combination : Combination or None
+    inherited_from : object or None
+        Index label of the ancestor whose score the event inherited.
+    parent : dict or None
+        The parent event (index label and a few fields), when in the frame.
+    children : list of dict
+        Events it started (at most ten).
+    first_seen_fields : list of str
+        Fields whose value the baseline never held (detection windows).
+    """
+
+    row: object
+    method: str
+    score: float
+    is_outlier: bool
+    rule: str
+    probable_cause: str
+    contributions: list[Contribution] = field(default_factory=list)
+    values: list[ValueCount] = field(default_factory=list)
+    rarest_combination: Combination | None = None
+    inherited_from: object | None = None
+    parent: dict | None = None
+    children: list[dict] = field(default_factory=list)
+    first_seen_fields: list[str] = field(default_factory=list)
+
+    @property
+    def rarest_value(self) -> ValueCount | None:
+        return self.values[0] if self.values else None
+
+    def to_dict(self) -> dict:
+        """Return the explanation as plain data (JSON-able)."""
+        data = asdict(self)
+        data["row"] = _plain(self.row)
+        data["inherited_from"] = _plain(self.inherited_from)
+        data["rarest_value"] = asdict(self.rarest_value) if self.rarest_value else None
+        return data
+
+    def text(self) -> str:
+        """Return the explanation in plain words, one fact per line."""
+        verdict = "flagged" if self.is_outlier else "not flagged"
+        lines = [f"Event {self.row}: score {self.score:.3g}, {verdict} ({self.rule})."]
+        if self.probable_cause:
+            lines.append(f"Probable cause: {self.probable_cause}.")
+        if self.rarest_value is not None:
+            lines.append(f"Rarest value: {self.rarest_value.text()}.")
+        if self.rarest_combination is not None:
+            lines.append(f"Rarest combination: {self.rarest_combination.text()}.")
+        if self.contributions:
+            parts = ", ".join(
+                f"{c.label} {c.share:.0%}"
+                for c in self.contributions
+                if c.share >= 0.005
+            )
+            lines.append(f"Contributions: {parts}.")
+        if self.first_seen_fields:
+            lines.append(
+                "Never seen in the baseline: " + ", ".join(self.first_seen_fields) + "."
+            )
+        if self.inherited_from is not None:
+            lines.append(
+                f"Score inherited from ancestor event {self.inherited_from}, "
+                "an unusual process higher in its tree."
+            )
+        if self.parent is not None:
+            lines.append("Started by: " + _describe_event(self.parent) + ".")
+        if self.children:
+            shown = "; ".join(_describe_event(c) for c in self.children)
+            lines.append(f"Started {len(self.children)} event(s): {shown}.")
+        return "\n".join(lines)
+
+
+# Formatting helpers -----------------------------------------------------------
+def _quote(value: str, width: int = 80) -> str:
+    text = value if value else "(empty)"
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"`{text}`"
+
+
+def _spread(
+    count: int,
+    total: int,
+    hosts: int | None,
+    total_hosts: int | None,
+    first: str | None,
+) -> str:
+    text = f"{count:,} of {total:,} events"
+    if hosts is not None and total_hosts is not None:
+        text += f", on {hosts:,} of {total_hosts:,} hosts"
+    if first:
+        text += f", first seen {first}"
+    return text
+
+
+def _describe_event(event: dict) -> str:
+    parts = [f"event {event['row']}"]
+    parts += [f"{k} {_quote(str(v), 60)}" for k, v in event.items() if k != "row"]
+    return " ".join(parts)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+# Fresh counting ----------------------------------------------------------------
+class _Counter:
+    """Keys, hosts and times of a frame, computed once per field."""
+
+    def __init__(self, frame: pd.DataFrame, result: DetectionResult) -> None:
+        self.frame = frame
+        self.n = len(frame)
+        self.normalized = bool(result.summary.get("normalized", False))
+        model = result.model
+        roles = getattr(model, "roles_", None)
+        self.roles = roles or field_roles([str(f) for f in result.fields])
+        self._keys: dict[str, np.ndarray] = {}
+        host = next((c for c in _HOST_COLUMNS if c in frame.columns), None)
+        self.hosts = (
+            None
+            if host is None
+            else pd.Series(as_text_array(frame[host]).to_pylist())
+            .str.lower()
+            .to_numpy()
+        )
+        self.total_hosts = None if self.hosts is None else len(set(self.hosts))
+        time = next((c for c in _TIME_COLUMNS if c in frame.columns), None)
+        self.times = None
+        if time is not None:
+            self.times = _as_times(frame[time]).to_numpy()
+
+    def keys(self, column: str) -> np.ndarray:
+        if column not in self._keys:
+            kind = (
+                template_kind(self.roles.get(column, "other"))
+                if self.normalized
+                else None
+            )
+            if kind is None:
+                values = as_text_array(self.frame[column])
+                self._keys[column] = np.asarray(values.to_pylist(), dtype=object)
+            else:
+                self._keys[column] = normalize(self.frame[column], kind).to_numpy(
+                    dtype=object, na_value=""
+                )
+        return self._keys[column]
+
+    def where(self, mask: np.ndarray) -> tuple[int | None, str | None]:
+        hosts = None if self.hosts is None else len(set(self.hosts[mask]))
+        first = None
+        if self.times is not None and mask.any():
+            seen = self.times[mask]
+            seen = seen[~pd.isna(seen)]
+            if len(seen):
+                first = pd.Timestamp(seen.min()).strftime("%Y-%m-%d %H:%M:%S")
+        return hosts, first
+
+    def value(self, column: str, position: int) -> ValueCount:
+        keys = self.keys(column)
+        key = keys[position]
+        mask = keys == key
+        raw = as_text_array(self.frame[column].iloc[[position]]).to_pylist()[0]
+        hosts, first = self.where(mask)
+        return ValueCount(
+            column, raw, key, int(mask.sum()), self.n, hosts, self.total_hosts, first
+        )
+
+    def combination(self, first: ValueCount, second: ValueCount) -> Combination:
+        mask = (self.keys(first.field) == first.key) & (
+            self.keys(second.field) == second.key
+        )
+        hosts, seen = self.where(mask)
+        return Combination(first, second, int(mask.sum()), hosts, seen)
+
+
+# Contributions -----------------------------------------------------------------
+def _contributions(
+    result: DetectionResult, frame: pd.DataFrame, position: int, counter: _Counter
+) -> list[Contribution]:
+    model = result.model
+    one = frame.iloc[[position]]
+    parts: list[tuple[str, str | None, float]] = []
+    if model is not None and hasattr(model, "term_values") and hasattr(model, "terms_"):
+        values = model.term_values(one).iloc[0]
+        parts = [(t.field, t.given, float(values[t.label])) for t in model.terms_]
+    elif model is not None and hasattr(model, "field_scores"):
+        values = model.field_scores(one).iloc[0]
+        parts = [(f, None, float(values[f])) for f in values.index]
+    else:
+        # The histogram's own rule: -ln of each value's frequency.
+        for f in result.fields:
+            count = counter.value(f, position).count
+            parts.append((f, None, -math.log(count / counter.n) if counter.n else 0.0))
+    total = sum(max(v, 0.0) for _, _, v in parts)
+    contributions = [
+        Contribution(f, g, v, (max(v, 0.0) / total) if total > 0 else 0.0)
+        for f, g, v in parts
+    ]
+    return sorted(contributions, key=lambda c: -c.surprisal)
+
+
+def _rarest_combination(
+    values: list[ValueCount], contributions: list[Contribution], counter: _Counter
+) -> Combination | None:
+    by_field = {v.field: v for v in values}
+    # The combination the method itself judged most unusual, when it judged any.
+    for c in contributions:
+        if c.given is not None and c.field in by_field and c.given in by_field:
+            return counter.combination(by_field[c.field], by_field[c.given])
+    candidates = [v for v in values if v.key != ""][:4]
+    best = None
+    for a, b in itertools.combinations(candidates, 2):
+        combo = counter.combination(a, b)
+        if best is None or combo.together < best.together:
+            best = combo
+    return best
+
+
+def _event_summary(frame: pd.DataFrame, position: int) -> dict:
+    row = frame.iloc[position]
+    event = {"row": _plain(frame.index[position])}
+    for column in _SHOWN_FIELDS:
+        if column in frame.columns and not pd.isna(row[column]):
+            event[column] = str(row[column])
+    return event
+
+
+# Public API -------------------------------------------------------------------
+def _position(frame: pd.DataFrame, row_index: object) -> int:
+    try:
+        position = frame.index.get_loc(row_index)
+    except KeyError:
+        raise ParameterError(
+            "row_index",
+            f"a label of the frame's index (0 to {len(frame) - 1})",
+            row_index,
+        ) from None
+    if not isinstance(position, int | np.integer):
+        raise ParameterError(
+            "row_index", "a label that occurs once in the index", row_index
+        )
+    return int(position)
+
+
+def _check_frame(result: DetectionResult, frame: pd.DataFrame) -> None:
+    if len(frame) != len(result.annotated) or not frame.index.equals(
+        result.annotated.index
+    ):
+        raise ParameterError(
+            "frame",
+            f"the {len(result.annotated)} events that were scored, in the same order",
+            f"{len(frame)} events",
+        )
+    missing = [f for f in result.fields if f not in frame.columns]
+    if missing:
+        raise ParameterError("frame", "the scored fields", f"missing {missing}")
+
+
+def _explain_at(
+    result: DetectionResult,
+    frame: pd.DataFrame,
+    position: int,
+    counter: _Counter,
+    parents: np.ndarray,
+) -> Explanation:
+    annotated = result.annotated.iloc[position]
+    values = sorted(
+        (counter.value(f, position) for f in result.fields),
+        key=lambda v: (
+            v.count if v.key != "" else math.inf,
+            result.fields.index(v.field),
+        ),
+    )
+    contributions = _contributions(result, frame, position, counter)
+    first_seen = str(annotated.get("first_seen", "") or "")
+    inherited = annotated.get("inherited_from", None)
+    parent = (
+        _event_summary(frame, int(parents[position]))
+        if parents[position] >= 0
+        else None
+    )
+    child_rows = np.flatnonzero(parents == position)[:_MAX_CHILDREN]
+    cause = annotated.get("probable_cause", "")
+    return Explanation(
+        row=_plain(frame.index[position]),
+        method=result.method,
+        score=float(annotated["anomaly_score"]),
+        is_outlier=bool(annotated["isOutlier"] == 1),
+        rule=f"{result.threshold.describe()}; fence {result.fence.score:.3g}",
+        probable_cause="" if pd.isna(cause) else str(cause),
+        contributions=contributions,
+        values=values,
+        rarest_combination=_rarest_combination(values, contributions, counter),
+        inherited_from=None if inherited is None or pd.isna(inherited) else inherited,
+        parent=parent,
+        children=[_event_summary(frame, int(c)) for c in child_rows],
+        first_seen_fields=[f.strip() for f in first_seen.split(",") if f.strip()],
+    )
+
+
+def explain(
+    result: DetectionResult, frame: pd.DataFrame, row_index: object
+) -> Explanation:
+    """Explain the score of one event.
+
+    Parameters
+    ----------
+    result : DetectionResult
+        The scoring of ``frame``.
+    frame : pandas.DataFrame
+        The events that were scored (same rows, same order, same index).
+    row_index : object
+        The event's label in ``frame.index``.
+
+    Returns
+    -------
+    Explanation
+    """
+    _check_frame(result, frame)
+    position = _position(frame, row_index)
+    counter = _Counter(frame, result)
+    return _explain_at(result, frame, position, counter, link_parents(frame))
+
+
+def explain_outliers(
+    result: DetectionResult,
+    frame: pd.DataFrame,
+    limit: int | None = 20,
+    rows: Sequence[object] | None = None,
+) -> list[Explanation]:
+    """Explain the flagged events, most unusual first.
+
+    Parameters
+    ----------
+    result : DetectionResult
+    frame : pandas.DataFrame
+        The events that were scored.
+    limit : int or None, default 20
+        At most this many explanations (None for all flagged events).
+    rows : sequence, optional
+        Explain these index labels instead of the flagged events.
+
+    Returns
+    -------
+    list of Explanation
+    """
+    _check_frame(result, frame)
+    if limit is not None and limit < 0:
+        raise ParameterError("limit", "a count of 0 or more, or None", limit)
+    if rows is None:
+        flagged = result.annotated[result.annotated["isOutlier"] == 1]
+        order = np.argsort(-flagged["anomaly_score"].to_numpy(), kind="stable")
+        rows = list(flagged.index[order])
+    rows = list(rows)[:limit] if limit is not None else list(rows)
+    counter = _Counter(frame, result)
+    parents = link_parents(frame)
+    explanations = [
+        _explain_at(result, frame, _position(frame, r), counter, parents) for r in rows
+    ]
+    logger.info(
+        "explained %d of %d flagged events", len(explanations), result.num_outliers
+    )
+    return explanations
