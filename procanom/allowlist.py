@@ -6,14 +6,15 @@ combination) or every field of one outlier, and why it is expected. An
 event matches when **every** condition matches:
 
 ``match="literal"``
-    The whole value, ignoring case (Windows names and paths are not
-    case-sensitive, nor is Splunk's ``field=value``). A condition of ``""``
-    matches an empty or missing value.
+    The whole value, ignoring case (Unicode case folding: Windows names and
+    paths are not case-sensitive, nor is Splunk's ``field=value``). A
+    condition of ``""`` matches an empty or missing value.
 ``match="pattern"``
     The whole value against a glob where ``*`` stands for any run of
-    characters, including none, ignoring case; every other character is
-    itself. This is Splunk's ``WILDCARD`` lookup matching, so the same file
-    works in both. A missing value reads as empty, so ``*`` matches it.
+    characters, including none and line breaks, ignoring case; every other
+    character (``?``, ``%``, ``.``) is itself. This is Splunk's ``WILDCARD``
+    lookup matching, so the same file works in both. A missing value reads
+    as empty, so ``*`` matches it.
 
 Entries apply to one experiment or, with ``scope="global"``, to all.
 :func:`apply_allowlist` turns off ``isOutlier`` for matching events and
@@ -51,12 +52,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from procanom.errors import InputFileError, ParameterError
 from procanom.export import FORMULA_PREFIXES
@@ -74,7 +76,7 @@ __all__ = [
     "apply_allowlist",
     "conditions_from_row",
     "entry_mask",
-    "glob_regex",
+    "like_pattern",
 ]
 
 logger = logging.getLogger(__name__)
@@ -88,26 +90,36 @@ _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
 
 
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Return the regular expression for a glob where only ``*`` is special.
+def like_pattern(value: str, match: str = "literal") -> str:
+    r"""Return the SQL ``LIKE`` pattern (``\`` escapes) matching like an entry.
 
     Examples
     --------
-    >>> bool(glob_regex("C:\\\\Windows\\\\*.exe").fullmatch("c:\\\\windows\\\\x.EXE"))
-    True
-    >>> bool(glob_regex("a.b").fullmatch("axb"))
-    False
+    >>> like_pattern(r"C:\Users\*\100%.exe", "pattern")
+    'C:\\\\Users\\\\%\\\\100\\%.exe'
+    >>> like_pattern("a*b_c")
+    'a*b\\_c'
     """
-    body = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.compile(body, re.IGNORECASE | re.DOTALL)
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    if match == "pattern":
+        return "%".join(escape(part) for part in value.split("*"))
+    return escape(value)
 
 
-def _texts(values: pd.Series) -> list[str]:
+def _arrow_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
     # Missing values read as empty: "" (literal) or "*" (pattern) match them.
-    return ["" if v is pd.NA else v for v in values.astype("string").tolist()]
+    array = pa.array(values.astype("string[pyarrow]").array)
+    return pc.fill_null(array, "")
 
 
-def entry_mask(entry: AllowEntry, frame: pd.DataFrame) -> np.ndarray:
+def entry_mask(
+    entry: AllowEntry,
+    frame: pd.DataFrame,
+    cache: dict[str, pa.Array | pa.ChunkedArray] | None = None,
+) -> np.ndarray:
     """Return which rows of ``frame`` match every condition of ``entry``.
 
     Parameters
@@ -115,24 +127,27 @@ def entry_mask(entry: AllowEntry, frame: pd.DataFrame) -> np.ndarray:
     entry : AllowEntry
     frame : pandas.DataFrame
         Events; a condition on a column it lacks matches no row.
+    cache : dict, optional
+        Columns already converted for matching, shared between entries.
 
     Returns
     -------
     numpy.ndarray of bool
         Computed whether or not the entry is enabled.
     """
+    cache = {} if cache is None else cache
     mask = np.ones(len(frame), dtype=bool)
     for name, wanted in entry.conditions.items():
         if name not in frame.columns:
             return np.zeros(len(frame), dtype=bool)
-        values = _texts(frame[name])
-        if entry.match == "pattern":
-            regex = glob_regex(str(wanted))
-            hits = [regex.fullmatch(v) is not None for v in values]
-        else:
-            folded = str(wanted).casefold()
-            hits = [v.casefold() == folded for v in values]
-        mask &= np.fromiter(hits, dtype=bool, count=len(values))
+        if name not in cache:
+            cache[name] = _arrow_text(frame[name])
+        # Arrow's LIKE runs in RE2: whole value, Unicode case folding, and
+        # "%" crosses line breaks, as Splunk's wildcard lookups do.
+        hits = pc.match_like(
+            cache[name], like_pattern(str(wanted), entry.match), ignore_case=True
+        )
+        mask &= hits.to_numpy(zero_copy_only=False).astype(bool)
     return mask
 
 
@@ -252,6 +267,7 @@ def apply_allowlist(
     candidates, missing = _condition_frame(annotated.iloc[flagged], frame, active)
 
     summary = SuppressionSummary(entries_checked=len(active))
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     matched_by: list[list[str]] = [[] for _ in flagged]
     for number, entry in enumerate(active, start=1):
         label = entry.id or f"new-{number}"
@@ -261,7 +277,7 @@ def apply_allowlist(
                 f"allow-list entry {label} names {', '.join(absent)}, which the"
                 " data does not have; it suppresses nothing"
             )
-        mask = entry_mask(entry, candidates)
+        mask = entry_mask(entry, candidates, columns)
         summary.by_entry[label] = int(mask.sum())
         for position in np.flatnonzero(mask):
             matched_by[position].append(label)
