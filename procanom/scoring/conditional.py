@@ -452,14 +452,16 @@ class ConditionalDetector(BaseDetector):
     def _is_empty(keys: pa.Array) -> np.ndarray:
         return pc.equal(keys, "").to_numpy(zero_copy_only=False).astype(bool)
 
-    def _prepare(self, frame: pd.DataFrame, same_as_fit: bool) -> _Prepared:
+    def _prepare(
+        self, frame: pd.DataFrame, same_as_fit: bool, link: bool = True
+    ) -> _Prepared:
         cached = getattr(self, "_fitted_frame", None)
         if same_as_fit and cached is not None and cached[0] == id(frame):
             return cached[1]
         keys = {f: self._keys(frame, f) for f in self.fields_}
         codes = {f: self.tables_[f].lookup(keys[f]) for f in self.fields_}
         missing = {f: self._is_empty(keys[f]) for f in self.fields_}
-        parents = link_parents(frame, self.link) if self.lineage > 0 else None
+        parents = link_parents(frame, self.link) if link and self.lineage > 0 else None
         return _Prepared(keys, codes, missing, parents)
 
     def _term_values(self, prepared: _Prepared) -> dict[Term, np.ndarray]:
@@ -688,7 +690,7 @@ class ConditionalDetector(BaseDetector):
         pandas.DataFrame
             One column per term (:attr:`Term.label`), ``frame``'s index.
         """
-        values = self._term_values(self._prepare(frame, same_as_fit=False))
+        values = self._term_values(self._prepare(frame, same_as_fit=False, link=False))
         return pd.DataFrame(
             {t.label: values[t] for t in self.terms_}, index=frame.index
         )
