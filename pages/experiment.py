@@ -11,16 +11,12 @@ if current is None:
     st.stop()
 
 sections.header(current)
-loaded = sections.data_source(current)
-if loaded is None:
+dataset = sections.data_source(current)
+if dataset is None or sections.search(dataset) is None:
     st.stop()
-selected = sections.search(loaded.frame)
-if selected is None:
-    st.stop()
-source = workspace.loaded_events_key(workspace.settings_from_widgets())
-sections.fields(selected, source)
+sections.fields(dataset)
 sections.method()
-sections.detect(current, loaded, source)
+sections.detect(current, dataset)
 sections.results(current)
-sections.actions(current, loaded)
+sections.actions(current, dataset)
 sections.history(current)

@@ -1,7 +1,10 @@
-"""Long-lived resources shared by every page: the store, loaded events.
+"""Long-lived resources shared by every page: the store, the dataset library.
 
-Caches are keyed on content (dataset ids are content hashes, samples are
-fixed files) and bounded, so a server that runs for weeks does not grow
+Every data source, a bundled sample or uploaded files, is a dataset of the
+library (DuckDB), so the pages search, profile and score in the database
+rather than in browser or server memory. Caches are keyed on content
+(dataset ids are content hashes; a dataset's ``updated_at`` changes when its
+mapping does) and bounded, so a server that runs for weeks does not grow
 without limit.
 """
 
@@ -13,17 +16,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from procanom.io import LoadedEvents, read_upload
-from procanom.profile import profile_fields
+from procanom.library import DatasetInfo, DatasetLibrary
 from procanom.samples import SAMPLES
 from procanom.store import ExperimentStore
 
 #: Environment variable naming the folder for the database and uploads.
 DATA_DIR_ENV = "PROCANOM_DATA_DIR"
-#: Environment variable with the analyst's name (used when nobody signs in).
-ANALYST_ENV = "PROCANOM_ANALYST"
+#: Environment variable listing server folders the Data page may ingest from
+#: (separated like PATH). The page reads no other server path.
+IMPORT_DIRS_ENV = "PROCANOM_IMPORT_DIRS"
 
-_CACHED_SOURCES = 6
+_CACHED_QUERIES = 32
 
 
 def data_dir() -> Path:
@@ -31,9 +34,20 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV, "data")).expanduser().resolve()
 
 
+def import_dirs() -> list[Path]:
+    """Server folders the admin allows the Data page to ingest from."""
+    value = os.environ.get(IMPORT_DIRS_ENV, "")
+    return [Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p]
+
+
 @st.cache_resource(show_spinner=False)
 def _open_store(path: str) -> ExperimentStore:
     return ExperimentStore(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _open_library(path: str) -> DatasetLibrary:
+    return DatasetLibrary(path)
 
 
 def get_store() -> ExperimentStore:
@@ -41,28 +55,60 @@ def get_store() -> ExperimentStore:
     return _open_store(str(data_dir()))
 
 
-@st.cache_data(max_entries=_CACHED_SOURCES, show_spinner="Reading the sample…")
-def load_sample(key: str) -> LoadedEvents:
-    """Read a bundled sample (by file name, so no server path reaches the page)."""
-    sample = SAMPLES[key]
-    return read_upload([(sample.filename, sample.path.read_bytes())])
+def get_library() -> DatasetLibrary:
+    """The dataset library of this server's data folder."""
+    return _open_library(str(data_dir()))
 
 
-@st.cache_data(max_entries=_CACHED_SOURCES, show_spinner="Reading the dataset…")
-def load_dataset(dataset_id: str, store_path: str) -> LoadedEvents:
-    """Read a stored dataset by id (a content hash, so the key is exact)."""
-    files = _open_store(store_path).dataset_files(dataset_id)
-    return read_upload([(name, path.read_bytes()) for name, path in files])
+def sample_dataset_id(key: str) -> str:
+    """The library id under which the bundled sample ``key`` is kept."""
+    return f"sample-{key}"
 
 
-def load_source(kind: str, key: str) -> LoadedEvents:
-    """Read the events of a data source (``"sample"`` or ``"dataset"``)."""
-    if kind == "dataset":
-        return load_dataset(key, str(data_dir()))
-    return load_sample(key)
+def dataset_for(kind: str, key: str) -> DatasetInfo:
+    """Return the library dataset of a data source, ingesting it on first use.
+
+    Parameters
+    ----------
+    kind : {"sample", "dataset"}
+    key : str
+        The sample's key, or the store's dataset id.
+    """
+    library = get_library()
+    if kind == "sample":
+        dataset_id = sample_dataset_id(key)
+        if dataset_id in library:
+            return library.get(dataset_id)
+        with st.spinner("Preparing the sample…"):
+            sample = SAMPLES[key]
+            return library.ingest([sample.path], sample.title, dataset_id=dataset_id)
+    if key in library:
+        return library.get(key)
+    with st.spinner("Reading the uploaded files into the library…"):
+        return library.ensure_ingested(get_store(), key)
 
 
-@st.cache_data(max_entries=_CACHED_SOURCES * 4, show_spinner=False)
-def profile(source: tuple[str, str], selection: str, _frame: pd.DataFrame):
-    """Field profile of the selected events (keyed by source and selection)."""
-    return profile_fields(_frame)
+@st.cache_data(max_entries=_CACHED_QUERIES, show_spinner=False)
+def count(dataset_id: str, version: str, query: str, time_range: str) -> int:
+    """Events matching a search (``version`` keys the cache on mapping edits)."""
+    return get_library().count(dataset_id, query, _time(time_range))
+
+
+@st.cache_data(max_entries=_CACHED_QUERIES, show_spinner="Profiling fields…")
+def profile(
+    dataset_id: str, version: str, query: str, time_range: str, top: int = 5
+) -> pd.DataFrame:
+    """Field profile of the selected events."""
+    return get_library().profile(dataset_id, query, _time(time_range), top=top)
+
+
+@st.cache_data(max_entries=_CACHED_QUERIES, show_spinner=False)
+def preview(dataset_id: str, version: str, limit: int = 100) -> pd.DataFrame:
+    """The first events of a dataset."""
+    return get_library().search(dataset_id, limit=limit)
+
+
+def _time(time_range: str) -> dict | None:
+    import json
+
+    return json.loads(time_range) if time_range else None

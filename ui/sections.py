@@ -8,6 +8,7 @@ or parsing logic.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import numpy as np
@@ -17,8 +18,8 @@ import streamlit as st
 import procanom
 from procanom import export
 from procanom.errors import ProcanomError, QueryError, StaleEditError
-from procanom.experiment import ExperimentSettings, fingerprint, run_settings
-from procanom.io import LoadedEvents
+from procanom.experiment import ExperimentSettings, fingerprint
+from procanom.library import DatasetInfo
 from procanom.profile import NEAR_UNIQUE_SHARE
 from procanom.samples import SAMPLES
 from procanom.scoring import METHODS
@@ -71,7 +72,7 @@ def is_draft(workspace: Workspace) -> bool:
 
 
 # --- 1. Data ---------------------------------------------------------------
-def data_source(workspace: Workspace) -> LoadedEvents | None:
+def data_source(workspace: Workspace) -> DatasetInfo | None:
     """Step 1: a bundled sample, a stored dataset, or new uploaded files."""
     st.subheader("1. Data")
     store = resources.get_store()
@@ -100,12 +101,12 @@ def data_source(workspace: Workspace) -> LoadedEvents | None:
     settings = settings_from_widgets()
     kind, key = loaded_events_key(settings)
     try:
-        loaded = resources.load_source(kind, key)
+        info = resources.dataset_for(kind, key)
     except ProcanomError as error:
         st.error(f"Could not read the data: {error}")
         return None
-    _load_report(loaded)
-    return loaded
+    _load_report(info)
+    return info
 
 
 def _choose_dataset(datasets: dict) -> bool:
@@ -171,34 +172,50 @@ def _upload(store, datasets: dict) -> None:
     st.toast(f"Kept {len(files)} file(s) as dataset {record.name!r}.")
 
 
-def _load_report(loaded: LoadedEvents) -> None:
-    report = loaded.report
-    st.caption(report.summary())
-    for warning in report.warnings:
+def _load_report(info: DatasetInfo) -> None:
+    st.caption(
+        f"{info.events:,} process events from {len(info.source_files)} file(s)"
+        f" ({', '.join(dict.fromkeys(info.formats.values())) or 'n/a'}),"
+        f" {info.hosts:,} hosts"
+        + (
+            f", {info.time_min[:19]} to {info.time_max[:19]} UTC"
+            if info.time_min
+            else ""
+        )
+        + "."
+    )
+    for warning in info.warnings:
         st.warning(warning)
-    if report.skipped:
-        with st.expander(f"{report.rows_skipped} rows could not be read"):
+    other = sum(info.other_events.values())
+    if other:
+        st.caption(
+            f"{other:,} other records set aside (not process creations): "
+            + ", ".join(f"{k} ({v:,})" for k, v in info.other_events.items())
+        )
+    if info.rows_skipped:
+        with st.expander(f"{info.rows_skipped:,} rows could not be read"):
             st.dataframe(
-                pd.DataFrame(
-                    [(s.file, s.line, s.reason, s.text) for s in report.skipped],
-                    columns=["file", "line", "problem", "text"],
-                ),
+                pd.DataFrame(info.skipped, columns=["file", "line", "reason", "text"]),
                 hide_index=True,
             )
 
 
 # --- 2. Search -------------------------------------------------------------
-def search(events: pd.DataFrame) -> pd.DataFrame | None:
-    """Step 2: a Splunk-style search and a time range select the events."""
+def search(info: DatasetInfo) -> int | None:
+    """Step 2: a Splunk-style search and a time range select the events.
+
+    Returns the number of matching events, or None when the search is bad.
+    """
     st.subheader("2. Search")
-    has_time = "_time" in events.columns
+    has_time = bool(info.time_min)
     query_column, time_column = st.columns([3, 1])
     query_column.text_input(
         "Search",
         key="exp.query",
         placeholder='Name=powershell.exe NOT User="NT AUTHORITY\\SYSTEM"',
         help="field=value, field!=value, * wildcards, NOT, OR, parentheses,"
-        " quoted values; values match case-insensitively.",
+        " quoted values, comparisons on numbers; values match"
+        " case-insensitively.",
     )
     if has_time:
         time_column.selectbox(
@@ -223,25 +240,35 @@ def search(events: pd.DataFrame) -> pd.DataFrame | None:
         st.session_state["exp.time_preset"] = "all"
 
     settings = settings_from_widgets()
-    from procanom.experiment import select_events
-
     try:
-        selected = select_events(events, settings.query, settings.time_range)
+        matching = resources.count(
+            info.id, info.updated_at, settings.query, _time_key(settings)
+        )
     except QueryError as error:
         st.error(f"Search: {error.problem}")
         st.code(error.pointer(), language=None)
         return None
-    st.caption(f"{len(selected):,} of {len(events):,} events match.")
-    return selected
+    except ProcanomError as error:
+        st.error(f"Time range: {error}")
+        return None
+    st.caption(f"{matching:,} of {info.events:,} events match.")
+    return matching
+
+
+def _time_key(settings: ExperimentSettings) -> str:
+    if settings.time_range.get("preset", "all") == "all":
+        return ""
+    return json.dumps(settings.time_range, sort_keys=True)
 
 
 # --- 3. Fields -------------------------------------------------------------
-def fields(selected: pd.DataFrame, source: tuple[str, str]) -> None:
+def fields(info: DatasetInfo) -> None:
     """Step 3: pick the fields to analyse, seeing what each holds."""
     st.subheader("3. Fields to analyze")
-    state = st.session_state
-    selection = f"{state.get('exp.query', '')}|{state.get('exp.time_preset')}"
-    profile = resources.profile(source, selection, selected)
+    settings = settings_from_widgets()
+    profile = resources.profile(
+        info.id, info.updated_at, settings.query, _time_key(settings)
+    )
     show_internal = st.toggle("Show internal fields", key="exp.show_internal")
     offered = profile[profile["offer"] & (show_internal | ~profile["internal"])]
     uninformative = offered["role"].isin(["constant", "empty", "type name placeholder"])
@@ -318,7 +345,7 @@ def method() -> None:
 
 
 # --- 5. Detect --------------------------------------------------------------
-def detect(workspace: Workspace, loaded: LoadedEvents, source: tuple[str, str]) -> None:
+def detect(workspace: Workspace, info: DatasetInfo) -> None:
     """Step 5: the Detect Outliers button, with progress while it runs."""
     settings = settings_from_widgets()
     ready = bool(settings.fields)
@@ -337,7 +364,7 @@ def detect(workspace: Workspace, loaded: LoadedEvents, source: tuple[str, str]) 
         clock = time.perf_counter()
         try:
             status.write(f"Scoring {settings.method} on {', '.join(settings.fields)}")
-            result = run_settings(settings, loaded.frame)
+            result = resources.get_library().score(info.id, settings)
         except ProcanomError as error:
             status.update(label="Detection failed", state="error")
             st.error(str(error))
@@ -348,9 +375,9 @@ def detect(workspace: Workspace, loaded: LoadedEvents, source: tuple[str, str]) 
         settings=settings.to_dict(),
         started_at=started.isoformat(timespec="seconds"),
         duration_s=time.perf_counter() - clock,
-        fingerprint=fingerprint([*source, settings.query, str(settings.time_range)]),
-        rows_read=loaded.report.rows_read,
-        rows_skipped=loaded.report.rows_skipped,
+        fingerprint=fingerprint([info.id, settings.query, _time_key(settings)]),
+        rows_read=info.rows_read,
+        rows_skipped=info.rows_skipped,
     )
     st.session_state["exp.page"] = 1
 
@@ -411,13 +438,13 @@ def _highlight(frame: pd.DataFrame, fields: list[str]):
 
 
 # --- 7. Show SPL, Save, Download -----------------------------------------------
-def actions(workspace: Workspace, loaded: LoadedEvents) -> None:
+def actions(workspace: Workspace, info: DatasetInfo) -> None:
     """Show SPL, Save and the downloads."""
     settings = settings_from_widgets()
     spl_column, save_column = st.columns(2)
     with spl_column.expander("Show SPL"):
         st.code(to_spl(settings), language="sql")
-        files = loaded.report.files
+        files = info.source_files
         st.caption("The same with procanom's command line:")
         st.code(to_cli(settings, files), language="bash")
     with save_column:

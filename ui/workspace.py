@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from procanom.experiment import ExperimentSettings
-from procanom.io import LoadedEvents
 from procanom.samples import DEFAULT_SAMPLE
 from procanom.scoring import DetectionResult
 from procanom.store import Experiment
@@ -159,7 +158,6 @@ def loaded_events_key(settings: ExperimentSettings) -> tuple[str, str]:
 __all__ = [
     "EXPERIMENT_ID",
     "WORKSPACE",
-    "LoadedEvents",
     "RunState",
     "Workspace",
     "current",
