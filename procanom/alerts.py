@@ -38,6 +38,7 @@ escaped entities literally inside code spans; the text stays inert.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
@@ -373,7 +374,7 @@ def _post(url: str, body: bytes, key: str, options: DeliveryOptions) -> _Outcome
         except urllib.error.URLError as exc:
             outcome.http_status = None
             outcome.error = f"could not connect: {exc.reason}"
-        except (TimeoutError, OSError) as exc:
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
             outcome.http_status = None
             outcome.error = f"no answer: {exc or type(exc).__name__}"
         outcome.log.append({"at": _now(), "outcome": outcome.error})

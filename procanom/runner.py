@@ -190,7 +190,10 @@ def _started_at(now: datetime | str | None) -> str:
     if now is None:
         return utc_now()
     if isinstance(now, str):
-        now = datetime.fromisoformat(now)
+        try:
+            now = datetime.fromisoformat(now)
+        except ValueError:
+            raise ParameterError("now", "an ISO-8601 date and time", now) from None
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     return now.astimezone(UTC).isoformat(timespec="microseconds")

@@ -67,7 +67,8 @@ class Webhook:
 def webhook() -> Iterator[Webhook]:
     """A webhook on 127.0.0.1 at a random port; set ``.statuses`` to script it.
 
-    Statuses are used in order; once used up, it answers 200.
+    Statuses are used in order (0: an answer that is not HTTP); once used up,
+    it answers 200.
     """
     hook = Webhook(url="", statuses=[])
 
@@ -86,6 +87,10 @@ def webhook() -> Iterator[Webhook]:
                     "json": json.loads(body),
                 }
             )
+            if status == 0:  # not HTTP at all
+                self.wfile.write(b"garbage\r\n\r\n")
+                self.close_connection = True
+                return
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()

@@ -271,6 +271,16 @@ def test_deliver_retries_a_failed_delivery_later(store, webhook):
     assert len(webhook.accepted) == 1
 
 
+def test_deliver_retries_an_answer_that_is_not_http(store, webhook):
+    webhook.statuses = [0]
+    experiment, run, saved, decision = fired(
+        store, [{"type": "webhook", "url": webhook.url}]
+    )
+    (record,) = send(store, experiment, run, saved, decision)
+    assert (record.status, record.attempts) == ("delivered", 2)
+    assert record.log[0]["outcome"].startswith("no answer")
+
+
 def test_deliver_does_not_retry_a_refused_alert(store, webhook):
     webhook.statuses = [400]
     experiment, run, saved, decision = fired(
