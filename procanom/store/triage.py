@@ -517,9 +517,8 @@ class TriageMixin:
                     id=None,
                     scope=scope,
                     experiment_id=experiment_id,
-                    conditions=dict(conditions)
-                    if isinstance(conditions, Mapping)
-                    else conditions,  # type: ignore[arg-type]
+                    # Checked, with a message, by add_allow_entries.
+                    conditions=conditions,  # type: ignore[arg-type]
                     match=match,
                     reason=reason,
                     author=author,
