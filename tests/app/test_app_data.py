@@ -1,0 +1,67 @@
+"""The Data page: datasets, their fields and mapping, rename and delete."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from procanom.library import DatasetLibrary
+from procanom.store import ExperimentStore
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "appdata"
+    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def dataset(data_dir, shared_data):
+    store = ExperimentStore(data_dir)
+    library = DatasetLibrary(data_dir)
+    path = shared_data / "winhostmon_process_sample.csv"
+    info = library.add_to_store(store, [path], "MSTIC host")
+    library.close()
+    return store, info
+
+
+def _data_page(repo_root) -> AppTest:
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    return app.switch_page("pages/data.py").run()
+
+
+def test_app_data_page_lists_and_profiles_datasets(repo_root, dataset):
+    app = _data_page(repo_root)
+    assert not app.exception, app.exception
+    listing = app.dataframe[0].value
+    assert listing["name"].tolist() == ["MSTIC host"]
+    assert listing["events"].tolist() == [363]
+    profile = app.dataframe[2].value.set_index("field")
+    assert profile.loc["Name", "distinct"] > 10
+    assert profile.loc["is_simulated_attack", "note"].startswith("Ground-truth")
+
+
+def test_app_data_page_renames_and_deletes_after_listing_users(repo_root, dataset):
+    store, info = dataset
+    store.create_experiment(
+        "Uses it",
+        settings={
+            "fields": ["Name"],
+            "data_source": {"kind": "dataset", "dataset_id": info.id, "name": "x"},
+        },
+    )
+    app = _data_page(repo_root)
+    app.text_input(key=f"data.rename.{info.id}").input("Host one").run()
+    app = app.button(key="data.rename").click().run()
+    assert not app.exception, app.exception
+    assert app.dataframe[0].value["name"].tolist() == ["Host one"]
+
+    app = app.toggle(key="data.delete").set_value(True).run()
+    assert any("Uses it" in w.value for w in app.warning)
+    app = app.button(key="data.confirm_delete").click().run()
+    assert not app.exception, app.exception
+    assert not store.list_datasets()
+    assert any("None yet" in c.value for c in app.caption)
