@@ -322,15 +322,14 @@ def run_command(
             f" {delivery.status} after {delivery.attempts} attempt(s){detail}",
             err=True,
         )
-    if outcome.fired:
-        # SystemExit rather than click's Exit: main() reports only errors.
-        sys.exit(1)
+    # 1 tells a scheduler that an alert fired; main() returns it.
+    return 1 if outcome.fired else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 2 bad input)."""
     try:
-        cli.main(args=argv, prog_name="procanom", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="procanom", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.Abort:
@@ -348,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         click.echo(f"procanom: {error.filename or ''}: {error.strerror}", err=True)
         return 2
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -74,6 +74,11 @@ class DetectionResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     model: BaseDetector | None = field(default=None, repr=False, compare=False)
+    #: For methods whose probable cause is shown on outliers only: the
+    #: cause (index into ``fields``) and its frequency for every event, so
+    #: :meth:`relabel` can fill them for events that become outliers.
+    causes: np.ndarray | None = field(default=None, repr=False, compare=False)
+    cause_freqs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def num_outliers(self) -> int:
@@ -110,16 +115,27 @@ class DetectionResult:
         flags, fence = apply_threshold(scores, threshold)
         annotated = self.annotated.copy()
         annotated["isOutlier"] = flags.astype(np.int8)
+        summary = {**self.summary, "num_anomalies": int(flags.sum())}
+        if self.causes is not None:
+            codes = np.where(flags, self.causes + 1, 0)
+            annotated["probable_cause"] = pd.Categorical.from_codes(
+                codes, categories=["", *self.fields]
+            )
+            annotated["probable_cause_freq"] = np.where(flags, self.cause_freqs, np.nan)
+        if "thresh" in summary:
+            summary["thresh"] = -fence.score if np.isfinite(fence.score) else np.nan
         return DetectionResult(
             annotated=annotated,
             fields=self.fields,
             method=self.method,
             threshold=threshold,
             fence=fence,
-            summary={**self.summary, "num_anomalies": int(flags.sum())},
+            summary=summary,
             seconds=self.seconds,
             warnings=list(self.warnings),
             model=self.model,
+            causes=self.causes,
+            cause_freqs=self.cause_freqs,
         )
 
 

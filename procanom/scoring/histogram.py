@@ -229,6 +229,7 @@ class HistogramDetector(BaseDetector):
         # first field listed on ties.
         cause_index = logs.argmin(axis=0)
         outlier_rows = np.flatnonzero(is_outlier)
+        cause_freq_all = np.exp(logs.min(axis=0)) if n else np.zeros(0)
         cause_freq = np.full(n, np.nan)
         cause_freq[outlier_rows] = self._exact_frequencies(
             outlier_rows, cause_index[outlier_rows], codes
@@ -262,4 +263,6 @@ class HistogramDetector(BaseDetector):
             threshold=rule,
             fence=fence,
             summary=summary,
+            causes=cause_index,
+            cause_freqs=cause_freq_all,
         )

@@ -210,20 +210,19 @@ def test_cli_run_exits_1_when_an_alert_fires(store, experiment, tmp_path, capsys
         experiment.id, threshold=0, destinations=[{"type": "file", "path": "a.jsonl"}]
     )
     output = tmp_path / "out.csv"
-    with pytest.raises(SystemExit) as done:
-        main(
-            [
-                "run",
-                experiment.id,
-                "--data-dir",
-                str(store.data_dir),
-                "-o",
-                str(output),
-                "--format",
-                "csv",
-            ]
-        )
-    assert done.value.code == 1
+    status = main(
+        [
+            "run",
+            experiment.id,
+            "--data-dir",
+            str(store.data_dir),
+            "-o",
+            str(output),
+            "--format",
+            "csv",
+        ]
+    )
+    assert status == 1
     err = capsys.readouterr().err
     assert "fired" in err and "delivered after 1 attempt(s)" in err
     assert output.read_text(encoding="utf-8-sig").startswith("_time,")

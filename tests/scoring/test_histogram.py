@@ -229,3 +229,22 @@ def test_histogram_relabel_changes_flags_without_rescoring(events):
     top = result.relabel(ThresholdRule("top", 1))
     assert top.outliers()["Name"].tolist() == ["mimikatz.exe"]
     assert top.annotated["anomaly_score"].equals(result.annotated["anomaly_score"])
+
+
+def test_histogram_relabel_fills_probable_cause_of_new_outliers(events):
+    strict = detect(events, ["Name", "host"], pthresh=0.1)
+    loose = strict.relabel(ThresholdRule("top", 3))
+    flagged = loose.outliers()
+    assert len(flagged) == 3
+    assert (flagged["probable_cause"] != "").all()
+    assert (
+        loose.annotated.loc[loose.annotated.isOutlier == 0, "probable_cause"] == ""
+    ).all()
+    direct = detect(events, ["Name", "host"], threshold={"kind": "top", "value": 3})
+    assert (
+        flagged["probable_cause"].tolist()
+        == direct.outliers()["probable_cause"].tolist()
+    )
+    np.testing.assert_allclose(
+        flagged["probable_cause_freq"], direct.outliers()["probable_cause_freq"]
+    )
