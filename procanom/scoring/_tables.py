@@ -139,3 +139,47 @@ class PairTable:
         keys = a * width + b
         order = np.argsort(keys, kind="stable")
         return cls(width, keys[order], np.asarray(data["counts"], np.int64)[order])
+
+
+_DECIMAL = r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
+_HEX = r"^0[xX][0-9a-fA-F]+$"
+
+
+def as_numbers(column: pd.Series | pa.Array, hexadecimal: bool = False) -> np.ndarray:
+    """Return a column's values as float64, NaN where a value is not a number.
+
+    Numeric columns are taken as they are. Text is parsed by Arrow: decimal
+    numbers (``12``, ``-1.5``, ``3e4``) and, with ``hexadecimal=True``,
+    ``0x``-prefixed hexadecimal (process ids in Security 4688 events). Text
+    that is neither (``n/a``, ``Services``) is NaN, never an error.
+
+    Parameters
+    ----------
+    column : pandas.Series or pyarrow.Array
+    hexadecimal : bool, default False
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    if isinstance(column, pd.Series) and (
+        pd.api.types.is_numeric_dtype(column.dtype)
+        or pd.api.types.is_bool_dtype(column.dtype)
+    ):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = pc.utf8_trim_whitespace(
+        column if isinstance(column, pa.Array) else as_text_array(column)
+    )
+    out = np.full(len(text), np.nan)
+    decimal = pc.match_substring_regex(text, _DECIMAL)
+    if pc.any(decimal).as_py():
+        mask = decimal.to_numpy(zero_copy_only=False)
+        out[mask] = pc.cast(text.filter(decimal), pa.float64()).to_numpy()
+    if hexadecimal:
+        is_hex = pc.match_substring_regex(text, _HEX)
+        if pc.any(is_hex).as_py():
+            # Few distinct ids; Python's int() reads each of them once.
+            codes, values, _ = encode_values(text.filter(is_hex))
+            parsed = np.array([float(int(v, 16)) for v in values.to_pylist()])
+            out[is_hex.to_numpy(zero_copy_only=False)] = parsed[codes]
+    return out

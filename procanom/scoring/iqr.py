@@ -33,6 +33,7 @@ import pandas as pd
 
 from procanom.errors import ParameterError
 from procanom.scoring._base import ACTIONS, BaseDetector, DetectionResult
+from procanom.scoring._tables import as_numbers
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
 
 __all__ = ["IQRDetector", "OutlierResult", "IQR_ACTIONS"]
@@ -77,7 +78,7 @@ class OutlierResult(DetectionResult):
     def _transformed(self) -> pd.DataFrame:
         out = self.annotated.copy()
         for field, (lower, upper) in (self.bounds or {}).items():
-            numbers = pd.to_numeric(out[field], errors="coerce")
+            numbers = pd.Series(as_numbers(out[field]), index=out.index)
             high = numbers > upper
             low = (
                 numbers < lower
@@ -144,9 +145,7 @@ class IQRDetector(BaseDetector):
         self.quartiles_: dict[str, tuple[float, float]] = {}
         self.not_numeric_: list[str] = []
         for name in fields:
-            numbers = pd.to_numeric(frame[name], errors="coerce").to_numpy(
-                dtype=np.float64, na_value=np.nan
-            )
+            numbers = as_numbers(frame[name])
             finite = numbers[np.isfinite(numbers)]
             if finite.size == 0:
                 self.not_numeric_.append(name)
@@ -159,9 +158,7 @@ class IQRDetector(BaseDetector):
 
     def _field_scores(self, column: pd.Series, name: str) -> np.ndarray:
         q1, q3 = self.quartiles_[name]
-        numbers = pd.to_numeric(column, errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
+        numbers = as_numbers(column)
         scores = np.zeros(len(numbers))
         finite = np.isfinite(numbers)
         if math.isnan(q1) or not finite.any():

@@ -25,6 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from procanom.scoring._encode import as_text_array
+from procanom.scoring._tables import as_numbers
 
 __all__ = [
     "GUID_LINK",
@@ -83,23 +88,20 @@ def _link_by_guid(frame: pd.DataFrame) -> np.ndarray:
 
 def _as_ids(column: pd.Series) -> np.ndarray:
     # Ids come as decimal or as 4688's hexadecimal ("0x1a2c").
-    text = column.astype("string").str.strip().str.lower()
-    is_hex = text.str.startswith("0x").fillna(False).to_numpy(dtype=bool)
-    values = pd.to_numeric(text.where(~is_hex), errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
-    if is_hex.any():
-        hex_values = [
-            float(int(v, 16)) if isinstance(v, str) else np.nan
-            for v in text[is_hex].to_numpy(dtype=object, na_value=None)
-        ]
-        values[is_hex] = hex_values
-    return values
+    return as_numbers(column, hexadecimal=True)
 
 
 def _as_times(column: pd.Series) -> pd.Series:
-    # ISO 8601 is what the readers write and parses fast; anything else
+    """Parse event times to UTC timestamps (NaT where unreadable)."""
+    # Arrow reads ISO 8601 (what the readers write) fast; anything else
     # goes through pandas' slower guessing.
+    text = as_text_array(column)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    try:
+        parsed = pc.cast(text, pa.timestamp("ns", tz="UTC"))
+        return pd.Series(parsed.to_pandas().array, index=column.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     when = pd.to_datetime(column, errors="coerce", utc=True, format="ISO8601")
     if when.isna().sum() > column.isna().sum():
         when = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
@@ -110,17 +112,17 @@ def _link_by_pid(frame: pd.DataFrame) -> np.ndarray:
     n = len(frame)
     host_col = _first_present(frame, _HOST_COLUMNS)
     time_col = _first_present(frame, _TIME_COLUMNS)
+    # Hosts compared case-insensitively, as small integer codes.
     host = (
-        frame[host_col].astype("string").str.lower().fillna("").to_numpy(dtype=object)
+        pc.dictionary_encode(pc.utf8_lower(as_text_array(frame[host_col])))
+        .indices.to_numpy(zero_copy_only=False)
+        .astype(np.int64)
         if host_col
-        else np.full(n, "", dtype=object)
+        else np.zeros(n, dtype=np.int64)
     )
     if time_col:
-        when = pd.to_datetime(
-            frame[time_col], errors="coerce", utc=True, format="mixed"
-        )
-        order_key = when.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        order_key = np.where(when.isna().to_numpy(), np.iinfo(np.int64).min, order_key)
+        when = _as_times(frame[time_col])
+        order_key = pd.DatetimeIndex(when).asi8  # NaT sorts first
     else:
         order_key = np.arange(n, dtype=np.int64)
 

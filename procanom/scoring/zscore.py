@@ -44,7 +44,7 @@ from scipy.special import log_ndtr
 from procanom.errors import ParameterError
 from procanom.scoring._base import BaseDetector, DetectionResult
 from procanom.scoring._encode import as_text_array
-from procanom.scoring._tables import ValueTable, encode_values
+from procanom.scoring._tables import ValueTable, as_numbers, encode_values
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
 
 __all__ = ["ZScoreDetector"]
@@ -53,9 +53,7 @@ logger = logging.getLogger(__name__)
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
-    return pd.to_numeric(column, errors="coerce").to_numpy(
-        dtype=np.float64, na_value=np.nan
-    )
+    return as_numbers(column)
 
 
 def _normal_log_tail(z: np.ndarray) -> np.ndarray:
