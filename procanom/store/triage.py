@@ -49,6 +49,7 @@ __all__ = [
     "MAX_RUN_OUTLIER_KEYS",
     "AlertRule",
     "AllowEntry",
+    "AllowEntryUse",
     "DeliveryRecord",
     "OutlierKeySet",
     "TriageMixin",
@@ -117,6 +118,27 @@ class AllowEntry:
     created_at: str = ""
     enabled: bool = True
     updated_at: str = ""
+
+
+@dataclass
+class AllowEntryUse:
+    """What one allow-list entry suppressed over the saved runs.
+
+    Parameters
+    ----------
+    outliers : int
+        Outliers it matched, summed over the runs (an outlier matched in two
+        runs counts twice).
+    runs_checked, runs_matched : int
+        Runs that applied it, and those where it matched at least one outlier.
+    last_matched_at : str or None
+        Start time of the newest run where it matched.
+    """
+
+    outliers: int
+    runs_checked: int
+    runs_matched: int
+    last_matched_at: str | None
 
 
 @dataclass
@@ -611,19 +633,32 @@ class TriageMixin:
         match: str | None = None,
         reason: str | None = None,
         enabled: bool | None = None,
+        scope: str | None = None,
+        experiment_id: str | None = None,
     ) -> AllowEntry:
         """Change an entry; arguments left as None keep their stored value.
+
+        ``experiment_id`` is read only with ``scope``: ``scope="experiment"``
+        needs it, ``scope="global"`` must leave it None.
 
         Raises
         ------
         NotFoundError
-            If no entry has this id.
+            If no entry, or no experiment, has this id.
         ParameterError
             If a new value is not allowed.
         """
         from procanom.store.experiment_store import utc_now
 
         changes: dict[str, Any] = {}
+        if scope is not None:
+            changes["scope"], changes["experiment_id"] = _check_scope(
+                scope, experiment_id
+            )
+        elif experiment_id is not None:
+            raise ParameterError(
+                "scope", "'experiment' when an experiment_id is given", scope
+            )
         if conditions is not None:
             changes["conditions"] = json.dumps(
                 check_conditions(conditions), ensure_ascii=False
@@ -640,6 +675,8 @@ class TriageMixin:
         assignments = ", ".join(f"{column} = ?" for column in changes)
         with self._write("save the allow-list entry") as conn:
             self._allow_row(conn, entry_id)
+            if changes.get("experiment_id") is not None:
+                self._experiment_row(conn, changes["experiment_id"])
             conn.execute(
                 f"UPDATE allow_entries SET {assignments} WHERE id = ?",
                 (*changes.values(), entry_id),
@@ -664,6 +701,31 @@ class TriageMixin:
             self._allow_row(conn, entry_id)
             conn.execute("DELETE FROM allow_entries WHERE id = ?", (entry_id,))
         logger.info("deleted allow-list entry %s", entry_id)
+
+    def allow_entry_uses(self) -> dict[str, AllowEntryUse]:
+        """Return what each entry suppressed in the saved runs that recorded it.
+
+        Runs record it in ``summary["allowlist"]["by_entry"]`` (``procanom
+        run`` does); entries no such run checked are left out.
+        """
+        query = (
+            "SELECT entry.key AS entry_id, SUM(entry.value) AS outliers,"
+            " COUNT(*) AS runs_checked, SUM(entry.value > 0) AS runs_matched,"
+            " MAX(CASE WHEN entry.value > 0 THEN runs.started_at END) AS last"
+            " FROM runs, json_each(runs.summary, '$.allowlist.by_entry') AS entry"
+            " GROUP BY entry.key"
+        )
+        with self._read("count allow-list matches") as conn:
+            rows = conn.execute(query).fetchall()
+        return {
+            row["entry_id"]: AllowEntryUse(
+                outliers=int(row["outliers"] or 0),
+                runs_checked=int(row["runs_checked"]),
+                runs_matched=int(row["runs_matched"] or 0),
+                last_matched_at=row["last"],
+            )
+            for row in rows
+        }
 
     # -- run outlier keys -------------------------------------------------------
 
