@@ -44,7 +44,10 @@ METHODS: dict[str, type[BaseDetector]] = {
     IQRDetector.name: IQRDetector,
 }
 
-DEFAULT_METHOD = "histogram"
+#: The method used when none is named. ``conditional`` ranks real attacks
+#: better than Splunk's histogram on every labelled lab (benchmarks/accuracy.py);
+#: ask for ``method="histogram"`` to reproduce Splunk's anomalydetection.
+DEFAULT_METHOD = "conditional"
 
 
 def make_detector(method: str = DEFAULT_METHOD, **params: object) -> BaseDetector:
@@ -86,8 +89,8 @@ def detect(
         One row per process event.
     fields : sequence of str
         The fields to analyse.
-    method : str, default "histogram"
-        A key of :data:`METHODS`.
+    method : str, default "conditional"
+        A key of :data:`METHODS`; ``"histogram"`` is Splunk's method.
     **params
         The method's parameters, e.g. ``cutoff=False``, ``pthresh=0.01``,
         ``numeric_fields=["ProcessId"]``.
@@ -102,7 +105,7 @@ def detect(
     --------
     >>> import pandas as pd
     >>> events = pd.DataFrame({"Name": ["svchost.exe"] * 9 + ["mimikatz.exe"]})
-    >>> detect(events, ["Name"], cutoff=False).num_outliers
+    >>> detect(events, ["Name"], method="histogram", cutoff=False).num_outliers
     1
     """
     return make_detector(method, fields=list(fields), **params).fit_score(events)

@@ -27,7 +27,8 @@ The score of one event is built in four steps:
 4. **Per-host baseline.** When a host field is scored, the score is
    expressed against the host's own baseline: minus the median of the
    baseline scores on that host, divided by their median absolute
-   deviation (both shrunk towards the whole baseline's for hosts with few
+   deviation (the centre is the ``host_centre`` quantile, the median by
+   default; both shrunk towards the whole baseline's for hosts with few
    events). A noisy host's background no longer outranks a quiet host's
    intruder.
 
@@ -73,6 +74,10 @@ _GIVEN_ROLES = ("name", "path", "command_line", "host", "user")
 _CONTEXT_ROLES = ("host", "user")
 _SCALE_FLOOR = 0.25  # keeps a host whose baseline scores are all equal finite
 _EXTRA_COLUMNS = ("event_score", "inherited_from", "first_seen")
+#: Default fence: host deviations above the host's typical event.
+DEFAULT_SCORE_THRESHOLD = 2.0
+_FOLDER = " folder"  # suffix of the derived key: the folder of a path field
+_FOLDER_PATTERN = r"[\\/][^\\/]*$"  # the last separator and the file name
 
 
 @dataclass(frozen=True)
@@ -163,9 +168,20 @@ class ConditionalDetector(BaseDetector):
         Express scores against each host's own baseline.
     host_shrinkage : float, default 20.0
         Pseudo-events pulling a small host's baseline towards the global one.
-    cutoff : bool, default True
+    location_weight : float, default 0.0
+        Weight of the rarity of the program's folder on its host (the folder
+        of the path field given the host field), added to the event's own
+        score. Off by default: it helps where attacks run from unusual
+        folders (pandalab) and hurts where they run from System32.
+    host_centre : float, default 0.5
+        Quantile of a host's baseline scores taken as its centre (0.5, the
+        median; lower suits hosts where much of the activity is the attack).
+    cutoff : bool, optional
         Splunk-style automatic fence: True for ``Q3 + 3 IQR`` of the scores,
-        False for ``Q3 + 1.5 IQR``.
+        False for ``Q3 + 1.5 IQR``. When neither ``cutoff``, ``pthresh`` nor
+        ``threshold`` is given: with a host baseline, events more than
+        :data:`DEFAULT_SCORE_THRESHOLD` host deviations above their host's
+        centre (``ThresholdRule("score", 2.0)``), else ``Q3 + 1.5 IQR``.
     pthresh : float, optional
         Accepted for Splunk's option of that name. The scores of this method
         are not event probabilities, so it flags that share of the events,
@@ -200,7 +216,9 @@ class ConditionalDetector(BaseDetector):
         link: str = "auto",
         host_baseline: bool = True,
         host_shrinkage: float = 20.0,
-        cutoff: bool = True,
+        location_weight: float = 0.0,
+        host_centre: float = 0.5,
+        cutoff: bool | None = None,
         pthresh: float | None = None,
         threshold: ThresholdRule | dict | None = None,
     ) -> None:
@@ -214,6 +232,8 @@ class ConditionalDetector(BaseDetector):
         self.link = link
         self.host_baseline = host_baseline
         self.host_shrinkage = host_shrinkage
+        self.location_weight = location_weight
+        self.host_centre = host_centre
         self.cutoff = cutoff
         self.pthresh = pthresh
         self.threshold = threshold
@@ -227,6 +247,14 @@ class ConditionalDetector(BaseDetector):
                     "pthresh", "a share above 0 and at most 1", self.pthresh
                 )
             return ThresholdRule("percent", 100.0 * float(self.pthresh))
+        if self.threshold is None and self.cutoff is None:
+            # Against host baselines a score is a robust z-score: 2 host
+            # deviations above the host's typical event found attacks in most
+            # held-out labs for about 4% of benign events flagged. Without a
+            # host baseline the scores have no such scale: Splunk's fence.
+            if self.host_baseline:
+                return ThresholdRule("score", DEFAULT_SCORE_THRESHOLD)
+            return ThresholdRule("auto")
         return super()._threshold_rule()
 
     # Structure ------------------------------------------------------------
@@ -237,6 +265,8 @@ class ConditionalDetector(BaseDetector):
             ("token_weight", self.token_weight >= 0, "a number of 0 or more"),
             ("lineage", 0 <= self.lineage <= 1, "a share from 0 to 1"),
             ("host_shrinkage", self.host_shrinkage >= 0, "a number of 0 or more"),
+            ("location_weight", self.location_weight >= 0, "a number of 0 or more"),
+            ("host_centre", 0 <= self.host_centre <= 1, "a quantile from 0 to 1"),
         ]
         for name, ok, allowed in checks:
             if not ok:
@@ -245,7 +275,9 @@ class ConditionalDetector(BaseDetector):
             raise ParameterError("link", "one of auto, guid, pid, none", self.link)
 
     @staticmethod
-    def _plan(roles: dict[str, str], token_weight: float) -> list[Term]:
+    def _plan(
+        roles: dict[str, str], token_weight: float, location_weight: float = 0.0
+    ) -> list[Term]:
         by_role = {role: f for f, role in roles.items() if role != "other"}
         terms: list[Term] = []
         for parent_role in _PARENT_ROLES:
@@ -275,6 +307,8 @@ class ConditionalDetector(BaseDetector):
             terms.extend(Term(f, None, "content") for f in own)
         if token_weight > 0 and "command_line" in by_role:
             terms.append(Term(by_role["command_line"], None, "tokens"))
+        if location_weight > 0 and "path" in by_role and "host" in by_role:
+            terms.append(Term(by_role["path"] + _FOLDER, by_role["host"], "location"))
         return terms
 
     # Value preparation ----------------------------------------------------
@@ -285,17 +319,29 @@ class ConditionalDetector(BaseDetector):
             return as_text_array(frame[field])
         return pa.array(normalize(frame[field], kind).array)
 
+    def _all_keys(self, frame: pd.DataFrame) -> dict[str, pa.Array]:
+        """Keys of every field, plus the folder of the path for location terms."""
+        keys = {f: self._keys(frame, f) for f in self.fields_}
+        for term in self.terms_:
+            if term.group == "location":
+                path = term.field.removesuffix(_FOLDER)
+                # A path without a separator has no folder: counted as empty.
+                keys[term.field] = pc.replace_substring_regex(
+                    keys[path], _FOLDER_PATTERN, ""
+                )
+        return keys
+
     # Fitting --------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, fields: Sequence[str]) -> None:
         self._check_params()
         self.fields_ = list(fields)
         self.roles_ = field_roles(fields, self.roles)
-        self.terms_ = self._plan(self.roles_, self.token_weight)
+        self.terms_ = self._plan(self.roles_, self.token_weight, self.location_weight)
 
         self.tables_: dict[str, ValueTable] = {}
-        keys = {f: self._keys(frame, f) for f in fields}
+        keys = self._all_keys(frame)
         codes: dict[str, np.ndarray] = {}
-        for f in fields:
+        for f in keys:
             field_codes, values, counts = encode_values(keys[f])
             codes[f] = field_codes
             self.tables_[f] = ValueTable(values, counts)
@@ -320,7 +366,7 @@ class ConditionalDetector(BaseDetector):
 
         self.n_fit_ = n
         parents = link_parents(frame, self.link) if self.lineage > 0 else None
-        missing = {f: self._is_empty(keys[f]) for f in fields}
+        missing = {f: self._is_empty(keys[f]) for f in keys}
         prepared = _Prepared(keys, codes, missing, parents)
         own, _ = self._own_scores(prepared)
         lineage_scores = self._lineage(prepared, own)[0]
@@ -429,11 +475,11 @@ class ConditionalDetector(BaseDetector):
         host_codes = codes[self.host_field_]
         n_hosts = len(self.tables_[self.host_field_].values)
         frame = pd.DataFrame({"host": host_codes, "s": scores})
-        median = frame.groupby("host")["s"].median()
+        median = frame.groupby("host")["s"].quantile(self.host_centre)
         frame["dev"] = np.abs(scores - median.reindex(host_codes).to_numpy())
         spread = frame.groupby("host")["dev"].median()
         size = np.bincount(host_codes, minlength=n_hosts)[median.index]
-        overall = float(np.median(scores))
+        overall = float(np.quantile(scores, self.host_centre))
         overall_spread = float(np.median(np.abs(scores - overall)))
         share = size / (size + self.host_shrinkage)
         centre = np.full(n_hosts, overall)
@@ -458,9 +504,9 @@ class ConditionalDetector(BaseDetector):
         cached = getattr(self, "_fitted_frame", None)
         if same_as_fit and cached is not None and cached[0] == id(frame):
             return cached[1]
-        keys = {f: self._keys(frame, f) for f in self.fields_}
-        codes = {f: self.tables_[f].lookup(keys[f]) for f in self.fields_}
-        missing = {f: self._is_empty(keys[f]) for f in self.fields_}
+        keys = self._all_keys(frame)
+        codes = {f: self.tables_[f].lookup(keys[f]) for f in keys}
+        missing = {f: self._is_empty(keys[f]) for f in keys}
         parents = link_parents(frame, self.link) if link and self.lineage > 0 else None
         return _Prepared(keys, codes, missing, parents)
 
@@ -517,6 +563,7 @@ class ConditionalDetector(BaseDetector):
         launch = [values[t] for t in self.terms_ if t.group == "launch"]
         content = [values[t] for t in self.terms_ if t.group == "content"]
         tokens = [values[t] for t in self.terms_ if t.group == "tokens"]
+        location = [values[t] for t in self.terms_ if t.group == "location"]
         content_score = np.mean(content, axis=0) if content else np.zeros(n)
         if tokens:
             content_score = content_score + self.token_weight * tokens[0]
@@ -526,6 +573,8 @@ class ConditionalDetector(BaseDetector):
             )
         else:
             own = content_score
+        if location:
+            own = own + self.location_weight * np.mean(location, axis=0)
         return own, values
 
     def _lineage(
@@ -624,7 +673,7 @@ class ConditionalDetector(BaseDetector):
         # The cause of an outlier is its strongest own term, or the parent
         # when the score came from its lineage.
         inherited = source != np.arange(n)
-        cause_fields = [t.field for t in terms]
+        cause_fields = [t.field.removesuffix(_FOLDER) for t in terms]
         parent_field = next(
             (f for f, r in self.roles_.items() if r == "parent_name"), None
         )
