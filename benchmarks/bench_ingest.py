@@ -9,7 +9,8 @@ ingest into DuckDB has to do. The library should stay within 1.5 times it.
 
 Each candidate runs in a fresh process, so its peak resident memory
 (``VmHWM``) is its own; the figure includes the Python interpreter and the
-libraries it imports.
+libraries it imports. The two take turns for ``--rounds`` rounds and the
+best time of each is compared, so other work on the machine weighs less.
 
 Not part of the test suite: run it on demand.
 
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--csv", type=Path, help="an existing CSV to ingest")
     parser.add_argument("--work", type=Path, help="folder for the databases")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each, best kept")
     parser.add_argument("--child", choices=sorted(CANDIDATES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -146,19 +148,36 @@ def main(argv: list[str] | None = None) -> int:
     size = csv_path.stat().st_size
     print(f"input: {csv_path} ({size / 2**20:,.0f} MiB)")
 
-    results = {name: measure(name, csv_path, work) for name in CANDIDATES}
-    for name, result in results.items():
+    # The candidates take turns, so a busy moment of the machine hits both.
+    runs: dict[str, list[dict]] = {name: [] for name in CANDIDATES}
+    for round_no in range(args.rounds):
+        for name in CANDIDATES:
+            target = work / f"round{round_no}"
+            target.mkdir(exist_ok=True)
+            runs[name].append(measure(name, csv_path, target))
+            print(
+                f"  round {round_no + 1}: {name} {runs[name][-1]['seconds']:.1f} s",
+                flush=True,
+            )
+            if name == "duckdb read_csv":
+                (target / "baseline.duckdb").unlink(missing_ok=True)
+
+    best = {
+        name: min(results, key=lambda r: r["seconds"]) for name, results in runs.items()
+    }
+    for name, result in best.items():
         rate = result["rows"] / result["seconds"]
+        peak = max(r["peak_rss"] for r in runs[name])
         print(
-            f"{name:>16}: {result['seconds']:8.1f} s  {rate:12,.0f} events/s  "
+            f"{name:>16}: best {result['seconds']:7.1f} s  {rate:12,.0f} events/s  "
             f"{size / 2**20 / result['seconds']:7.1f} MiB/s  "
-            f"peak RSS {result['peak_rss'] / 2**30:5.2f} GiB"
+            f"peak RSS {peak / 2**30:5.2f} GiB"
             + (f"  ({result['reader']})" if "reader" in result else "")
         )
-    ratio = results["library ingest"]["seconds"] / results["duckdb read_csv"]["seconds"]
+    ratio = best["library ingest"]["seconds"] / best["duckdb read_csv"]["seconds"]
     verdict = "within" if ratio <= TARGET_RATIO else "OVER"
     print(f"library / read_csv: {ratio:.2f}x ({verdict} the {TARGET_RATIO}x target)")
-    print(f"dataset kept in {results['library ingest']['data_dir']}")
+    print(f"dataset kept in {best['library ingest']['data_dir']}")
     return 0
 
 

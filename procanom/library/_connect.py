@@ -71,9 +71,15 @@ def _open_reader(path: Path, spill_dir: Path) -> duckdb.DuckDBPyConnection:
             "temp_directory": str(spill_dir),
         },
     )
-    # Event times without an offset are UTC, as everywhere in procanom.
-    conn.execute("SET TimeZone = 'UTC'")
-    conn.execute("SET lock_configuration = true")
+    # DuckDB gives a second connection to a file this process already has
+    # open (another library on the same folder) the same database, already
+    # set up and locked by the first.
+    locked = conn.execute("SELECT current_setting('lock_configuration')").fetchone()
+    if not locked[0]:
+        # GLOBAL, so the cursors handed out get it too: event times without
+        # an offset are UTC, as everywhere in procanom.
+        conn.execute("SET GLOBAL TimeZone = 'UTC'")
+        conn.execute("SET lock_configuration = true")
     return conn
 
 
@@ -108,6 +114,11 @@ class ReaderPool:
                     ) from exc
                 self._conns[path] = conn
             return conn.cursor()
+
+    def is_open(self, path: Path) -> bool:
+        """Whether a connection to ``path`` is open."""
+        with self._lock:
+            return path in self._conns
 
     def forget(self, keep: set[Path] | None = None, path: Path | None = None) -> None:
         """Close the connection to ``path``, or to every file not in ``keep``."""

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
-from procanom.errors import InputFileError, NotFoundError, ParameterError, StoreError
+from procanom.errors import InputFileError, ParameterError, StoreError
 from procanom.experiment import ExperimentSettings
 from procanom.io import DEFAULT_MAX_EXPANDED_BYTES
 from procanom.library._catalogue import Catalogue, DatasetInfo, Layout
@@ -328,13 +328,11 @@ class DatasetLibrary:
         DatasetInfo
         """
         files = _expand(paths)
-        dataset_id = content_id(files)
-        try:
-            store.get_dataset(dataset_id)
-            new = False
-        except NotFoundError:
-            new = True
+        # The store hashes the files while copying them; asking it which
+        # datasets it had spares reading a large file once more.
+        known = {record.id for record in store.list_datasets()}
         record = store.save_dataset_paths(name, files, extra={"library": True})
+        new = record.id not in known
         try:
             entry = self._catalogue.find(record.id)
             if entry is not None:
@@ -507,6 +505,8 @@ class DatasetLibrary:
 
         The process fields are derived anew from the columns as they were
         read; every later search, profile and score uses the new fields.
+        Where a Security 4688 record was folded into the Sysmon record of
+        the same process, the merged record stays merged.
 
         Parameters
         ----------
@@ -535,15 +535,18 @@ class DatasetLibrary:
         source = self.folder / entry.file
         columns = dict((name, stored) for name, stored in entry.layout.originals)
 
-        conn = duckdb.connect(str(source), read_only=True)
+        # Through the reader pool: DuckDB refuses a second connection to a
+        # file this process already has open with other settings.
+        conn = self._readers.cursor(source)
         try:
-            conn.execute("SET TimeZone = 'UTC'")
             events, row_max = conn.execute(
                 "SELECT count(*), COALESCE(max(_row), -1) FROM events"
             ).fetchone()
             layout = None
             if events > self.chunk_rows:
                 layout = identity_layout(conn, "events", columns, mapping_obj)
+            if layout is not None:
+                stats = table_stats(conn, "events", layout)
         finally:
             conn.close()
 
@@ -556,7 +559,7 @@ class DatasetLibrary:
             mapped = self._map_into(
                 new_path, source, "events", columns, row_max + 1, mapping_obj
             )
-        stats = self._stats(new_path, mapped.layout)
+            stats = self._stats(new_path, mapped.layout)
         info = replace(
             entry.info,
             events=stats[0],
@@ -603,6 +606,10 @@ class DatasetLibrary:
                 f"dataset {entry.info.name!r} ({dataset_id}): its events file "
                 f"{path} is missing; ingest the files again"
             )
+        if not self._readers.is_open(path):
+            # Files replaced or deleted (here or by another process) are let go.
+            current = {self.folder / file for file in self._catalogue.files()}
+            self._readers.forget(keep=current)
         return DatasetView(self._readers.cursor(path), entry.info, entry.layout)
 
     def search(

@@ -126,3 +126,72 @@ def test_library_edits_of_unknown_dataset_are_not_found(library, action):
     args = {"rename": ("x",), "set_mapping": ({"sources": {}, "derived": {}},)}
     with pytest.raises(NotFoundError, match="no dataset"):
         getattr(library, action)("0123456789abcdef", *args.get(action, ()))
+
+
+def _holds_open(library: DatasetLibrary, file: str) -> bool:
+    """Whether the library's reader pool has this dataset file open."""
+    return library._readers.is_open(library.folder / file)
+
+
+def test_library_sees_dataset_reingested_by_another_instance(tmp_path, winhostmon):
+    flat = read_events(winhostmon, normalise=False).frame
+    with DatasetLibrary(tmp_path) as app, DatasetLibrary(tmp_path) as other:
+        info = app.ingest(winhostmon, "win")
+        app.count(info.id)  # the app holds a reader on the first file
+        first_file = app._catalogue.get(info.id).file
+        edited = _other_mapping(info.mapping)
+
+        other.delete(info.id)
+        with pytest.raises(NotFoundError):
+            app.count(info.id)
+        again = other.ingest(winhostmon, "win again", mapping=edited)
+
+        assert again.id == info.id
+        assert app.get(info.id).name == "win again"
+        pd.testing.assert_frame_equal(
+            app.search(info.id), to_process_events(flat, edited).frame
+        )
+        # The reader on the replaced file is let go, not kept until exit.
+        assert not _holds_open(app, first_file)
+        assert _holds_open(app, app._catalogue.get(info.id).file)
+
+
+def test_library_sees_mapping_edited_by_another_instance(tmp_path, winhostmon):
+    flat = read_events(winhostmon, normalise=False).frame
+    with DatasetLibrary(tmp_path) as app, DatasetLibrary(tmp_path) as other:
+        info = app.ingest(winhostmon, "win")
+        before = app.search(info.id)
+        first_file = app._catalogue.get(info.id).file
+        edited = _other_mapping(info.mapping)
+
+        other.set_mapping(info.id, edited)
+
+        after = app.search(info.id)
+        assert not after.equals(before)
+        pd.testing.assert_frame_equal(after, to_process_events(flat, edited).frame)
+        # The reader on the replaced file is let go, not kept until exit.
+        assert not _holds_open(app, first_file)
+        assert _holds_open(app, app._catalogue.get(info.id).file)
+
+
+def test_library_set_mapping_after_a_search_in_the_same_library(library, winhostmon):
+    flat = read_events(winhostmon, normalise=False).frame
+    info = library.ingest(winhostmon, "win")
+    library.search(info.id, limit=5)  # the page shows the dataset first
+    edited = _other_mapping(info.mapping)
+
+    library.set_mapping(info.id, edited)
+
+    pd.testing.assert_frame_equal(
+        library.search(info.id), to_process_events(flat, edited).frame
+    )
+
+
+def test_library_two_instances_in_one_process_read_one_dataset(tmp_path, winhostmon):
+    with DatasetLibrary(tmp_path) as first, DatasetLibrary(tmp_path) as second:
+        info = first.ingest(winhostmon, "win")
+        expected = first.count(info.id, "Name=cmd.exe")
+
+        assert second.count(info.id, "Name=cmd.exe") == expected
+        first.close()
+        assert second.count(info.id, "Name=cmd.exe") == expected
