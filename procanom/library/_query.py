@@ -30,6 +30,7 @@ from procanom.scoring import (
     make_detector,
 )
 from procanom.scoring.histogram import _FieldModel
+from procanom.scoring.tree import _HOST_COLUMNS, _TIME_COLUMNS, GUID_LINK, PID_LINK
 from procanom.search import (
     Query,
     TimeRange,
@@ -45,6 +46,10 @@ __all__ = ["DatasetView"]
 logger = logging.getLogger(__name__)
 
 TEXT = pd.StringDtype("pyarrow")
+
+#: Columns a method may read beside the fields it scores: the process-tree
+#: links, and the host and time that tell reused process ids apart.
+_LINK_COLUMNS = (*GUID_LINK, *PID_LINK, *_HOST_COLUMNS, *_TIME_COLUMNS)
 
 # The pattern procanom.profile uses for PowerShell type-name placeholders,
 # spelled for RE2; tests compare both profiles on real data.
@@ -300,7 +305,10 @@ class DatasetView:
         make_detector(settings.method, fields=fields, **params)
 
         if settings.method != HistogramDetector.name:
-            frame = self.search(selection, fields, None, 0)
+            # The conditional method links events to their parent's event;
+            # without the link columns it would score without lineage.
+            links = [c for c in self.names if c in _LINK_COLUMNS and c not in fields]
+            frame = self.search(selection, fields + links, None, 0)
             return detect(frame, fields, settings.method, **params)
 
         result = self._histogram(selection, fields, params)

@@ -1,4 +1,4 @@
-"""Histogram scoring in DuckDB gives the bits procanom.scoring.detect gives."""
+"""Scoring through the library gives the bits procanom.scoring.detect gives."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def otrf_library(tmp_path_factory, shared_data):
 @pytest.mark.parametrize("raw", SETTINGS)
 def test_library_score_matches_detect_bit_for_bit(otrf_library, raw):
     library, dataset_id, frame = otrf_library
-    settings = ExperimentSettings.from_dict(raw)
+    # Splunk's method, computed in DuckDB.
+    settings = ExperimentSettings.from_dict({"method": "histogram", **raw})
     expected = run_settings(settings, frame)
 
     got = library.score(dataset_id, settings)
@@ -70,6 +71,37 @@ def test_library_score_matches_detect_bit_for_bit(otrf_library, raw):
     assert got.fence == expected.fence
     assert got.threshold == expected.threshold
     pd.testing.assert_frame_equal(got.table("summary"), expected.table("summary"))
+
+
+OTHER_METHODS = [
+    # The default method; the OTRF events link to their parents by GUID.
+    {"fields": ["ParentName", "Name", "host", "User"]},
+    {"fields": ["ParentPath", "Path", "CommandLine"], "method": "conditional"},
+    {"fields": ["Name", "host"], "method": "conditional", "params": {"link": "pid"}},
+    {"fields": ["ProcessId"], "method": "zscore", "query": "NOT Name=svchost.exe"},
+    {"fields": ["ProcessId"], "method": "iqr"},
+]
+
+
+@pytest.mark.parametrize("raw", OTHER_METHODS)
+def test_library_score_other_methods_match_run_settings(otrf_library, raw):
+    library, dataset_id, frame = otrf_library
+    settings = ExperimentSettings.from_dict(raw)
+    expected = run_settings(settings, frame)
+
+    got = library.score(dataset_id, settings)
+
+    ours, theirs = got.annotated, expected.annotated
+    assert ours.index.tolist() == theirs.index.tolist()
+    np.testing.assert_array_equal(
+        ours["anomaly_score"].to_numpy(), theirs["anomaly_score"].to_numpy()
+    )
+    np.testing.assert_array_equal(ours["isOutlier"], theirs["isOutlier"])
+    for column in ("inherited_from", "probable_cause"):
+        if column in theirs:
+            assert ours[column].astype(str).tolist() == (
+                theirs[column].astype(str).tolist()
+            )
 
 
 def test_library_score_accepts_saved_settings_dict(otrf_library):
