@@ -57,10 +57,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procanom.errors import ParameterError
-from procanom.normalize import normalize
+from procanom.normalize import encode_templates
 from procanom.scoring._base import BaseDetector, DetectionResult
-from procanom.scoring._encode import as_text_array
-from procanom.scoring._tables import PairTable, ValueTable, encode_values
+from procanom.scoring._encode import EncodedColumn, encode_column
+from procanom.scoring._tables import PairTable, ValueTable
 from procanom.scoring.roles import field_roles, template_kind
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
 from procanom.scoring.tree import link_parents, propagate_lineage
@@ -126,10 +126,26 @@ class _Tokens:
 class _Prepared:
     """One frame's values as the model sees them, computed once per frame."""
 
-    keys: dict[str, pa.Array]  # templates (or exact text) per field
+    keys: dict[str, EncodedColumn]  # templates (or exact text) per field
     codes: dict[str, np.ndarray]  # codes in the fitted tables, -1 unseen
     missing: dict[str, np.ndarray]  # empty values
     parents: np.ndarray | None  # parent row of each event, -1 none
+
+    def text(self, field: str) -> pa.Array:
+        """The key of every event of ``field`` as text."""
+        encoded = self.keys[field]
+        return encoded.values.take(pa.array(encoded.codes))
+
+
+def _reencode(encoded: EncodedColumn, derived: pa.Array) -> EncodedColumn:
+    """Encode ``derived``, one value per distinct value of ``encoded``."""
+    # Distinct values are in first-seen order, so their derived values are.
+    again = pc.dictionary_encode(derived)
+    of_value = again.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = of_value[encoded.codes]
+    values = again.dictionary
+    counts = np.bincount(codes, minlength=len(values)).astype(np.int64, copy=False)
+    return EncodedColumn(codes=codes, values=values, counts=counts)
 
 
 def _split_templates(templates: Sequence[str]) -> tuple[list[str], list[list[str]]]:
@@ -312,23 +328,26 @@ class ConditionalDetector(BaseDetector):
         return terms
 
     # Value preparation ----------------------------------------------------
-    def _keys(self, frame: pd.DataFrame, field: str) -> pa.Array:
-        """The values ``field`` is counted by: templates or exact text."""
+    def _keys(self, frame: pd.DataFrame, field: str) -> EncodedColumn:
+        """The values ``field`` is counted by: templates or exact text.
+
+        Templates are made once per distinct value and come back encoded,
+        in first-seen order, as encoding the template of every event would.
+        """
         kind = template_kind(self.roles_[field]) if self.normalize else None
         if kind is None:
-            return as_text_array(frame[field])
-        return pa.array(normalize(frame[field], kind).array)
+            return encode_column(frame[field])
+        return encode_templates(frame[field], kind)
 
-    def _all_keys(self, frame: pd.DataFrame) -> dict[str, pa.Array]:
+    def _all_keys(self, frame: pd.DataFrame) -> dict[str, EncodedColumn]:
         """Keys of every field, plus the folder of the path for location terms."""
         keys = {f: self._keys(frame, f) for f in self.fields_}
         for term in self.terms_:
             if term.group == "location":
-                path = term.field.removesuffix(_FOLDER)
+                path = keys[term.field.removesuffix(_FOLDER)]
                 # A path without a separator has no folder: counted as empty.
-                keys[term.field] = pc.replace_substring_regex(
-                    keys[path], _FOLDER_PATTERN, ""
-                )
+                folders = pc.replace_substring_regex(path.values, _FOLDER_PATTERN, "")
+                keys[term.field] = _reencode(path, folders)
         return keys
 
     # Fitting --------------------------------------------------------------
@@ -338,13 +357,9 @@ class ConditionalDetector(BaseDetector):
         self.roles_ = field_roles(fields, self.roles)
         self.terms_ = self._plan(self.roles_, self.token_weight, self.location_weight)
 
-        self.tables_: dict[str, ValueTable] = {}
         keys = self._all_keys(frame)
-        codes: dict[str, np.ndarray] = {}
-        for f in keys:
-            field_codes, values, counts = encode_values(keys[f])
-            codes[f] = field_codes
-            self.tables_[f] = ValueTable(values, counts)
+        codes = {f: keys[f].codes for f in keys}
+        self.tables_ = {f: ValueTable(keys[f].values, keys[f].counts) for f in keys}
 
         self.pairs_: dict[tuple[str, str], PairTable] = {}
         self.entropy_: dict[tuple[str, str], np.ndarray] = {}
@@ -495,8 +510,9 @@ class ConditionalDetector(BaseDetector):
 
     # Scoring --------------------------------------------------------------
     @staticmethod
-    def _is_empty(keys: pa.Array) -> np.ndarray:
-        return pc.equal(keys, "").to_numpy(zero_copy_only=False).astype(bool)
+    def _is_empty(keys: EncodedColumn) -> np.ndarray:
+        empty = pc.equal(keys.values, "").to_numpy(zero_copy_only=False)
+        return empty.astype(bool)[keys.codes]
 
     def _prepare(
         self, frame: pd.DataFrame, same_as_fit: bool, link: bool = True
@@ -505,7 +521,8 @@ class ConditionalDetector(BaseDetector):
         if same_as_fit and cached is not None and cached[0] == id(frame):
             return cached[1]
         keys = self._all_keys(frame)
-        codes = {f: self.tables_[f].lookup(keys[f]) for f in keys}
+        # Distinct values are looked up once each, then spread to the events.
+        codes = {f: self.tables_[f].lookup(keys[f].values)[keys[f].codes] for f in keys}
         missing = {f: self._is_empty(keys[f]) for f in keys}
         parents = link_parents(frame, self.link) if link and self.lineage > 0 else None
         return _Prepared(keys, codes, missing, parents)
@@ -545,8 +562,8 @@ class ConditionalDetector(BaseDetector):
             values[term] = np.where(none, 0.0, surprisal)
         return values
 
-    def _token_values(self, keys: pa.Array) -> np.ndarray:
-        codes, distinct, _ = encode_values(keys)
+    def _token_values(self, keys: EncodedColumn) -> np.ndarray:
+        codes, distinct = keys.codes, keys.values
         programs, tokens = _split_templates(distinct.to_pylist())
         per_template = self._token_surprisal(self.tokens_, programs, tokens)
         program_codes = self.tokens_.programs.get_indexer(programs)
@@ -707,7 +724,7 @@ class ConditionalDetector(BaseDetector):
                 kind = template_kind(self.roles_[f])
                 if kind in ("name", "path", "command_line"):
                     annotated[f"{f}_template"] = pd.Series(
-                        pd.arrays.ArrowStringArray(prepared.keys[f]), index=frame.index
+                        pd.arrays.ArrowStringArray(prepared.text(f)), index=frame.index
                     )
         annotated["event_score"] = own
         labels = np.asarray(frame.index, dtype=object)
