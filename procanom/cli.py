@@ -7,6 +7,7 @@ stderr with exit status 2. It holds no logic of its own.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,33 @@ __all__ = ["main", "cli"]
 logger = logging.getLogger(__name__)
 
 _TABLE_WIDTH = 60
+
+
+def _param_options(items: Sequence[str]) -> dict:
+    """``NAME=VALUE`` pairs as method parameters; values read as JSON if they can."""
+    params = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError("--param", "NAME=VALUE, e.g. alpha=2", item)
+        try:
+            params[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            params[name.strip()] = text
+    return params
+
+
+def _check_method_params(method: str, items: Sequence[str]) -> None:
+    from procanom.scoring import METHODS
+
+    accepted = set(METHODS[method]._get_param_names()) - {"fields"}
+    unknown = sorted(set(_param_options(items)) - accepted)
+    if unknown:
+        raise ParameterError(
+            f"--param for method {method!r}",
+            "one of " + ", ".join(sorted(accepted)),
+            unknown,
+        )
 
 
 def _threshold_option(value: str | None) -> dict | None:
@@ -90,15 +118,22 @@ def cli(verbose: int) -> None:
 )
 @click.option(
     "--cutoff/--no-cutoff",
-    default=True,
-    show_default=True,
-    help="Strict automatic threshold (Q3 + 3 IQR) or Splunk's Q1 - 1.5 IQR.",
+    default=None,
+    help="Strict automatic threshold (Q3 + 3 IQR) or Splunk's Q1 - 1.5 IQR"
+    " [default: the method's own; for histogram, --cutoff].",
 )
 @click.option("--pthresh", type=float, help="Flag events with probability below P.")
 @click.option(
     "--threshold",
     "threshold_text",
     help="KIND[:N]: auto, auto-strict, top:N, percent:P, score:S, pthresh:P.",
+)
+@click.option(
+    "--param",
+    "param_items",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of the method, e.g. --param alpha=2 (repeatable).",
 )
 @click.option("--numeric", multiple=True, help="Treat this field as numeric.")
 @click.option("--search", "query", default="", help="Splunk-style search filter.")
@@ -133,9 +168,10 @@ def detect(
     field_list: Sequence[str],
     method: str | None,
     action: str,
-    cutoff: bool,
+    cutoff: bool | None,
     pthresh: float | None,
     threshold_text: str | None,
+    param_items: Sequence[str],
     numeric: Sequence[str],
     query: str,
     time_range: str,
@@ -163,7 +199,9 @@ def detect(
         raise ParameterError("FILE... or --sample", "one of the two", "neither or both")
     if sample:
         files = [str(SAMPLES[sample].path)]
-    params: dict = {"cutoff": cutoff, "pthresh": pthresh}
+    method = method or DEFAULT_METHOD
+    _check_method_params(method, param_items)
+    params: dict = {**_param_options(param_items), "cutoff": cutoff, "pthresh": pthresh}
     threshold = _threshold_option(threshold_text)
     if threshold:
         params["threshold"] = threshold
@@ -180,7 +218,7 @@ def detect(
         },
         fields=fields,
         field_types={name: "numeric" for name in numeric},
-        method=method or DEFAULT_METHOD,
+        method=method,
         params=params,
     )
 

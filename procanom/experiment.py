@@ -165,7 +165,7 @@ class ExperimentSettings:
             time_range=canonical_time_range(data.get("time_range")),
             fields=parse_field_list(data.get("fields")),
             field_types=field_types,
-            method=str(data.get("method") or DEFAULT_METHOD),
+            method=str(data.get("method") or _method_when_unnamed(data)),
             params=dict(data.get("params") or defaults.params),
             notes=str(data.get("notes") or ""),
         )
@@ -189,6 +189,13 @@ class ExperimentSettings:
         if self.numeric_fields and "numeric_fields" in accepted:
             params["numeric_fields"] = self.numeric_fields
         return params
+
+
+def _method_when_unnamed(data: dict) -> str:
+    # Settings that name fields but no method were written before procanom
+    # had other methods, or come from Splunk's experiment: both meant
+    # Splunk's histogram, and reopening them must give the same outliers.
+    return "histogram" if data.get("fields") else DEFAULT_METHOD
 
 
 def select_events(

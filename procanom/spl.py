@@ -8,6 +8,7 @@ that reproduces the page's outliers and threshold on the same files.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Sequence
 
@@ -100,6 +101,10 @@ def to_spl(
     return "\n".join(lines)
 
 
+# Parameters with options of their own on ``procanom detect``.
+_OWN_OPTIONS = {"cutoff", "pthresh", "threshold", "numeric_fields"}
+
+
 def to_cli(settings: ExperimentSettings, files: Sequence[str]) -> str:
     """Return the ``procanom detect`` command reproducing ``settings`` on ``files``.
 
@@ -129,6 +134,9 @@ def to_cli(settings: ExperimentSettings, files: Sequence[str]) -> str:
                 args += [f"--{key}", str(time_range[key])]
         if time_range.get("relative_to", "latest") == "now":
             args += ["--relative-to", "now"]
+    for name, value in params.items():
+        if name not in _OWN_OPTIONS:
+            args += ["--param", f"{name}={json.dumps(value)}"]
     if params.get("pthresh") is not None:
         args += ["--pthresh", str(params["pthresh"])]
     elif "cutoff" in params:

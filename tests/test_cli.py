@@ -48,7 +48,16 @@ def test_cli_detect_matches_python_api(capsys):
 @pytest.mark.parametrize("action", ["filter", "summary"])
 def test_cli_detect_actions(capsys, action):
     status, out, _ = _run(
-        capsys, "detect", SAMPLE, "--fields", FIELDS, "--action", action, "--no-cutoff"
+        capsys,
+        "detect",
+        SAMPLE,
+        "--fields",
+        FIELDS,
+        "--method",
+        "histogram",
+        "--action",
+        action,
+        "--no-cutoff",
     )
     assert status == 0
     frame = pd.read_csv(io.StringIO(out))
@@ -72,6 +81,8 @@ def test_cli_detect_search_and_pthresh(capsys):
         SAMPLE,
         "--fields",
         "Name,ParentName",
+        "--method",
+        "histogram",
         "--search",
         "host=MKT01",
         "--pthresh",
@@ -83,6 +94,14 @@ def test_cli_detect_search_and_pthresh(capsys):
     payload = json.loads(out)
     assert {r["host"] for r in payload["results"]} == {"MKT01"}
     assert payload["summary"]["thresh"] == pytest.approx(-6.907755, abs=1e-6)
+
+
+def test_cli_detect_rejects_unknown_method_parameter(capsys):
+    status, _, err = _run(
+        capsys, "detect", SAMPLE, "--fields", FIELDS, "--param", "nope=2"
+    )
+    assert status == 2
+    assert "nope" in err
 
 
 def test_cli_table_strips_terminal_control_characters(tmp_path, capsys):

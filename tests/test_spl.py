@@ -60,6 +60,7 @@ def test_spl_is_commented_and_quotes_field_names():
     settings = ExperimentSettings(
         fields=["Name", 'Process "Command" Line'],
         query="Name=cmd*",
+        method="histogram",
         params={"cutoff": False, "pthresh": None},
     )
     spl = to_spl(settings)

@@ -39,13 +39,15 @@ def sample_events() -> LoadedEvents:
 @pytest.fixture(scope="session")
 def sample_result(sample_events: LoadedEvents) -> DetectionResult:
     """The histogram result on Name and ParentName of the sample."""
-    return detect(sample_events.frame, FIELDS)
+    return detect(sample_events.frame, FIELDS, method="histogram")
 
 
 @pytest.fixture
 def sample_settings() -> ExperimentSettings:
     """Settings scoring the bundled sample on Name and ParentName."""
-    return ExperimentSettings(data_source=DataSource("sample", SAMPLE), fields=FIELDS)
+    return ExperimentSettings(
+        data_source=DataSource("sample", SAMPLE), fields=FIELDS, method="histogram"
+    )
 
 
 @dataclass
