@@ -27,6 +27,11 @@ navigation = st.navigation(
         st.Page(
             "pages/experiment.py", title="Experiment", icon=":material/troubleshoot:"
         ),
+        st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        st.Page("pages/allowlist.py", title="Allow-list", icon=":material/rule:"),
     ]
 )
+with st.sidebar:
+    # Who gets the credit for allow-list entries when nobody signs in.
+    st.text_input("Your name", key="settings.analyst", placeholder="analyst")
 navigation.run()

@@ -17,6 +17,6 @@ if dataset is None or sections.search(dataset) is None:
 sections.fields(dataset)
 sections.method()
 sections.detect(current, dataset)
-sections.results(current)
-sections.actions(current, dataset)
+shown = sections.results(current)
+sections.actions(current, dataset, shown)
 sections.history(current)

@@ -22,6 +22,8 @@ from procanom.store import ExperimentStore
 
 #: Environment variable naming the folder for the database and uploads.
 DATA_DIR_ENV = "PROCANOM_DATA_DIR"
+#: Environment variable with the analyst's name, used when nobody signs in.
+ANALYST_ENV = "PROCANOM_ANALYST"
 #: Environment variable listing server folders the Data page may ingest from
 #: (separated like PATH). The page reads no other server path.
 IMPORT_DIRS_ENV = "PROCANOM_IMPORT_DIRS"
@@ -32,6 +34,12 @@ _CACHED_QUERIES = 32
 def data_dir() -> Path:
     """The app's data folder: ``$PROCANOM_DATA_DIR``, else ``./data``."""
     return Path(os.environ.get(DATA_DIR_ENV, "data")).expanduser().resolve()
+
+
+def analyst() -> str:
+    """Who is acting: the name set in the sidebar, else ``$PROCANOM_ANALYST``."""
+    name = st.session_state.get("settings.analyst") or os.environ.get(ANALYST_ENV)
+    return (name or "analyst").strip()
 
 
 def import_dirs() -> list[Path]:

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import time
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -22,14 +21,17 @@ from procanom.experiment import ExperimentSettings, fingerprint
 from procanom.library import DatasetInfo
 from procanom.profile import NEAR_UNIQUE_SHARE
 from procanom.samples import SAMPLES
-from procanom.scoring import METHODS
+from procanom.scoring import DEFAULT_METHOD, METHODS, DetectionResult
+from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
-from ui import resources
+from ui import act_view, resources, results_view
 from ui.workspace import (
+    METHOD_LABELS,
     RunState,
     Workspace,
     loaded_events_key,
+    method_parameters,
     settings_from_widgets,
     write_widgets,
 )
@@ -318,7 +320,14 @@ def method() -> None:
     """Step 4: the method, its parameters, field types and notes."""
     st.subheader("4. Method")
     left, right = st.columns(2)
-    left.selectbox("Method", sorted(METHODS), key="exp.method")
+    chosen = left.selectbox(
+        "Method",
+        list(METHOD_LABELS),
+        key="exp.method",
+        format_func=lambda name: (
+            METHOD_LABELS[name] + (" (default)" if name == DEFAULT_METHOD else "")
+        ),
+    )
     left.multiselect(
         "Numeric fields",
         st.session_state.get("exp.fields", []),
@@ -326,21 +335,35 @@ def method() -> None:
         help="Binned into a histogram. Every other field is a category, even"
         " when it looks like a number (session ids, event codes).",
     )
-    right.checkbox(
-        "cutoff (strict threshold)",
-        key="exp.cutoff",
-        help="On: outliers below Q1 - 3 IQR of log_event_prob. Off: Splunk's"
-        " Q1 - 1.5 IQR.",
-    )
-    right.checkbox("Use pthresh instead", key="exp.use_pthresh")
-    if st.session_state.get("exp.use_pthresh"):
-        right.number_input(
-            "pthresh (flag events less probable than this)",
-            min_value=1e-12,
-            max_value=1.0,
-            format="%.6g",
-            key="exp.pthresh",
+    if chosen == "histogram":
+        right.checkbox(
+            "cutoff (strict threshold)",
+            key="exp.cutoff",
+            help="On: outliers below Q1 - 3 IQR of log_event_prob. Off: Splunk's"
+            " Q1 - 1.5 IQR.",
         )
+    if "pthresh" in METHODS[chosen]._get_param_names():
+        right.checkbox("Use pthresh instead", key="exp.use_pthresh")
+        if st.session_state.get("exp.use_pthresh"):
+            right.number_input(
+                "pthresh (flag events less probable than this)",
+                min_value=1e-12,
+                max_value=1.0,
+                format="%.6g",
+                key="exp.pthresh",
+            )
+    tunable = method_parameters(chosen)
+    if tunable:
+        with right.expander(f"{chosen} parameters"):
+            for name, spec in tunable.items():
+                key = f"exp.param.{chosen}.{name}"
+                st.session_state.setdefault(key, spec.default)
+                if isinstance(spec.default, bool):
+                    st.checkbox(name, key=key, help=spec.help)
+                elif isinstance(spec.default, int):
+                    st.number_input(name, key=key, help=spec.help, step=1)
+                else:
+                    st.number_input(name, key=key, help=spec.help, format="%g")
     st.text_area("Notes", key="exp.notes", height=80)
 
 
@@ -378,68 +401,68 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
         fingerprint=fingerprint([info.id, settings.query, _time_key(settings)]),
         rows_read=info.rows_read,
         rows_skipped=info.rows_skipped,
+        dataset_id=info.id,
     )
     st.session_state["exp.page"] = 1
 
 
 # --- 6. Results -------------------------------------------------------------
-def results(workspace: Workspace) -> None:
-    """The two numbers and the Data and Outliers table, paged."""
+def results(workspace: Workspace) -> DetectionResult | None:
+    """The scored events: numbers, sensitivity, charts, table, detail, actions.
+
+    Returns the result as shown (sensitivity and allow-list applied).
+    """
     run = workspace.run
     if run is None:
-        return
-    result = run.result
+        return None
     st.subheader("Results")
-    outliers, total, seconds = st.columns(3)
-    outliers.metric("Outliers", f"{result.num_outliers:,}")
-    total.metric("Total Events", f"{result.num_events:,}")
-    seconds.metric("Seconds", f"{run.duration_s:.2f}")
-    st.caption(f"Threshold: {result.threshold.describe()}.")
-    if run.settings != settings_from_widgets().to_dict():
+    rule = results_view.sensitivity(run) or _rule_if_only_threshold_changed(run)
+    if run.settings != settings_from_widgets().to_dict() and rule is None:
         st.info("The settings changed since this run: press Detect Outliers again.")
+    result = results_view.labelled(workspace, rule)
+    results_view.numbers(run, result)
+    frame = results_view.events_frame(workspace)
 
-    if run.order is None:
-        annotated = result.annotated
-        run.order = np.lexsort(
-            (-annotated["anomaly_score"].to_numpy(), -annotated["isOutlier"].to_numpy())
-        )
-    # The verdict first, so it stays in view beside long command lines.
-    table_columns = ["isOutlier", "probable_cause", "anomaly_score", *result.fields]
-    size_column, page_column, _ = st.columns([1, 1, 3])
-    size = size_column.selectbox("Rows per page", PAGE_SIZES, key="exp.page_size")
-    pages = max(1, -(-result.num_events // size))
-    page = page_column.number_input(
-        f"Page (of {pages:,})", min_value=1, max_value=pages, key="exp.page"
+    table_tab, charts_tab, compare_tab, alerts_tab, export_tab = st.tabs(
+        ["Data and Outliers", "Charts", "Compare runs", "Alerts", "Export"]
     )
-    rows = run.order[(page - 1) * size : page * size]
-    shown = result.annotated.iloc[rows][table_columns]
-    st.markdown("**Data and Outliers**")
-    st.dataframe(
-        _highlight(shown, result.fields),
-        hide_index=True,
-        column_config={
-            "isOutlier": st.column_config.NumberColumn("isOutlier", width="small"),
-            "anomaly_score": st.column_config.NumberColumn("score", format="%.2f"),
-        },
-    )
+    with charts_tab:
+        results_view.charts(result, frame)
+    with table_tab:
+        results_view.filter_chips()
+        row = results_view.table(result, frame)
+        if row is not None:
+            results_view.detail(workspace, result, frame, row)
+    with compare_tab:
+        act_view.compare(workspace, result)
+    with alerts_tab:
+        act_view.alerts(workspace, result)
+    with export_tab:
+        act_view.exports(workspace, result, frame)
+    return result
 
 
-def _highlight(frame: pd.DataFrame, fields: list[str]):
-    causes = frame["probable_cause"].astype(str).to_numpy()
+def _rule_if_only_threshold_changed(run: RunState):
+    """Re-label instead of asking to Detect again when only the threshold moved."""
+    current = settings_from_widgets().to_dict()
+    before = dict(run.settings)
+    if current == before:
+        return None
+    if {**current, "params": None} != {**before, "params": None}:
+        return None
+    from procanom.scoring import ThresholdRule
 
-    def style(column: pd.Series) -> list[str]:
-        if column.name == "probable_cause":
-            return ["font-weight: bold" if c else "" for c in causes]
-        return [_HIGHLIGHT if c == column.name else "" for c in causes]
-
-    return frame.style.apply(style, axis=0).format(
-        {"anomaly_score": "{:.3f}"}, na_rep=""
-    )
+    params = current["params"] or {}
+    if params.get("threshold"):
+        return ThresholdRule.from_dict(params["threshold"])
+    return ThresholdRule.from_splunk(params.get("cutoff", True), params.get("pthresh"))
 
 
 # --- 7. Show SPL, Save, Download -----------------------------------------------
-def actions(workspace: Workspace, info: DatasetInfo) -> None:
-    """Show SPL, Save and the downloads."""
+def actions(
+    workspace: Workspace, info: DatasetInfo, shown: DetectionResult | None
+) -> None:
+    """Show SPL (and the same as a command and in Python), and Save."""
     settings = settings_from_widgets()
     spl_column, save_column = st.columns(2)
     with spl_column.expander("Show SPL"):
@@ -447,13 +470,18 @@ def actions(workspace: Workspace, info: DatasetInfo) -> None:
         files = info.source_files
         st.caption("The same with procanom's command line:")
         st.code(to_cli(settings, files), language="bash")
+        st.caption("And in Python:")
+        st.code(to_python(settings, files), language="python")
     with save_column:
         if st.button("Save", key="exp.save", type="secondary"):
-            save(workspace, settings)
-    _downloads(workspace)
+            save(workspace, settings, shown)
 
 
-def save(workspace: Workspace, settings: ExperimentSettings) -> None:
+def save(
+    workspace: Workspace,
+    settings: ExperimentSettings,
+    shown: DetectionResult | None = None,
+) -> None:
     """Store the settings and the current run; refuse edits from a stale page."""
     store = resources.get_store()
     try:
@@ -468,6 +496,7 @@ def save(workspace: Workspace, settings: ExperimentSettings) -> None:
     workspace.experiment = experiment
     run = workspace.run
     if run is not None and run.saved_run_id is None:
+        result = shown or run.result
         record = store.add_run(
             RunRecord(
                 id=None,
@@ -479,42 +508,26 @@ def save(workspace: Workspace, settings: ExperimentSettings) -> None:
                 data_fingerprint=run.fingerprint,
                 rows_read=run.rows_read,
                 rows_skipped=run.rows_skipped,
-                total_events=run.result.num_events,
-                num_outliers=run.result.num_outliers,
-                threshold=run.result.summary.get("thresh"),
-                summary={
-                    k: export._json_value(v) for k, v in run.result.summary.items()
-                },
+                total_events=result.num_events,
+                num_outliers=result.num_outliers,
+                threshold=result.summary.get("thresh"),
+                summary=_run_summary(result, run),
             )
+        )
+        store.save_run_outliers(
+            record.id, act_view.outlier_frame(result), result.fields
         )
         run.saved_run_id = record.id
     workspace.messages.append(("success", "Saved."))
     st.rerun()
 
 
-def _downloads(workspace: Workspace) -> None:
-    run = workspace.run
-    if run is None:
-        return
-    result = run.result
-    columns = list(result.annotated.columns)
-    frame = result.annotated.iloc[run.order][columns]
-    stem = workspace.experiment.title.strip().replace(" ", "_")[:60] or "results"
-    csv_column, json_column, _ = st.columns([1, 1, 3])
-    csv_column.download_button(
-        "Download CSV",
-        data=lambda: export.to_csv(frame),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        key="exp.download_csv",
-    )
-    json_column.download_button(
-        "Download JSON",
-        data=lambda: export.to_json(frame, summary=result.summary),
-        file_name=f"{stem}.json",
-        mime="application/json",
-        key="exp.download_json",
-    )
+def _run_summary(result: DetectionResult, run: RunState) -> dict:
+    summary = {k: export._json_value(v) for k, v in result.summary.items()}
+    if run.suppression is not None:
+        # Kept with the run so the Allow-list page can count each entry's use.
+        summary["allowlist"] = run.suppression.to_dict()
+    return summary
 
 
 # --- 8. History --------------------------------------------------------------

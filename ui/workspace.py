@@ -11,17 +11,69 @@ Session-state keys follow one scheme, set up here and nowhere else:
 
 from __future__ import annotations
 
+import inspect
+import re
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from procanom.experiment import ExperimentSettings
 from procanom.samples import DEFAULT_SAMPLE
-from procanom.scoring import DetectionResult
+from procanom.scoring import DEFAULT_METHOD, METHODS, DetectionResult
 from procanom.store import Experiment
+
+#: The methods as the page lists them.
+METHOD_LABELS = {
+    "conditional": "conditional: rare values and combinations, per-host baselines",
+    "histogram": "histogram: Splunk's anomalydetection",
+    "zscore": "zscore: Splunk's anomalousvalue",
+    "iqr": "iqr: Splunk's outlier, numeric fields",
+}
+# Parameters the page does not offer as plain numbers: fields and thresholds
+# have their own controls, the rest take structured values.
+_NOT_TUNABLE = {"fields", "numeric_fields", "roles", "threshold", "cutoff", "pthresh"}
 
 EXPERIMENT_ID = "experiment_id"
 WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """A method parameter the page offers: its default and its help text."""
+
+    default: bool | int | float
+    help: str
+
+
+def method_parameters(method: str) -> dict[str, ParameterSpec]:
+    """The plain (number or flag) parameters of ``method``, from its signature."""
+    cls = METHODS.get(method)
+    if cls is None:
+        return {}
+    signature = inspect.signature(cls.__init__)
+    docs = _parameter_docs(inspect.getdoc(cls) or "")
+    return {
+        name: ParameterSpec(parameter.default, docs.get(name, ""))
+        for name, parameter in signature.parameters.items()
+        if name not in _NOT_TUNABLE
+        and isinstance(parameter.default, bool | int | float)
+    }
+
+
+def _parameter_docs(docstring: str) -> dict[str, str]:
+    # The numpydoc "Parameters" section: "name : type" then indented text.
+    docs: dict[str, str] = {}
+    name = None
+    for line in docstring.splitlines():
+        header = re.match(r"^(\w+) : ", line)
+        if header:
+            name = header.group(1)
+            docs[name] = ""
+        elif name and line.startswith("    "):
+            docs[name] = (docs[name] + " " + line.strip()).strip()
+        elif line.strip() in {"Examples", "Attributes", "Notes", "See Also"}:
+            name = None
+    return docs
 
 
 @dataclass
@@ -35,8 +87,10 @@ class RunState:
     fingerprint: str
     rows_read: int
     rows_skipped: int
+    dataset_id: str = ""
     saved_run_id: str | None = None
-    order: object = None  # row positions, outliers first, computed once
+    events: object = None  # every column of the scored events, loaded on demand
+    suppression: object = None  # what the allow-list did to the shown result
 
 
 @dataclass
@@ -101,6 +155,12 @@ def write_widgets(settings: ExperimentSettings) -> None:
     state["exp.numeric"] = list(settings.numeric_fields)
     state["exp.method"] = settings.method
     params = settings.params or {}
+    for name, spec in method_parameters(settings.method).items():
+        state[f"exp.param.{settings.method}.{name}"] = params.get(name, spec.default)
+    threshold = params.get("threshold") or {}
+    state["exp.sensitivity"] = threshold.get("kind", "saved")
+    state["exp.sensitivity_kind"] = threshold.get("kind")
+    state["exp.sensitivity_value"] = threshold.get("value")
     state["exp.cutoff"] = bool(params.get("cutoff", True))
     state["exp.use_pthresh"] = params.get("pthresh") is not None
     state["exp.pthresh"] = float(params.get("pthresh") or 0.01)
@@ -125,6 +185,7 @@ def settings_from_widgets() -> ExperimentSettings:
         source = DataSource("sample", state.get("exp.sample", DEFAULT_SAMPLE))
     fields = list(state.get("exp.fields") or [])
     numeric = set(state.get("exp.numeric") or [])
+    method = state.get("exp.method", DEFAULT_METHOD)
     return ExperimentSettings(
         data_source=source,
         query=state.get("exp.query", ""),
@@ -136,15 +197,40 @@ def settings_from_widgets() -> ExperimentSettings:
         },
         fields=fields,
         field_types={f: "numeric" for f in fields if f in numeric},
-        method=state.get("exp.method", "histogram"),
-        params={
-            "cutoff": bool(state.get("exp.cutoff", True)),
-            "pthresh": float(state["exp.pthresh"])
-            if state.get("exp.use_pthresh")
-            else None,
-        },
+        method=method,
+        params=_params_from_widgets(method),
         notes=state.get("exp.notes", ""),
     )
+
+
+def _params_from_widgets(method: str) -> dict:
+    state = st.session_state
+    params: dict = {}
+    if method == "histogram":
+        params["cutoff"] = bool(state.get("exp.cutoff", True))
+    accepted = METHODS[method]._get_param_names() if method in METHODS else []
+    if state.get("exp.use_pthresh") and "pthresh" in accepted:
+        params["pthresh"] = float(state["exp.pthresh"])
+    for name, spec in method_parameters(method).items():
+        value = state.get(f"exp.param.{method}.{name}", spec.default)
+        if value != spec.default:
+            params[name] = value
+    rule = sensitivity_rule()
+    if rule is not None:
+        params["threshold"] = rule
+    return params
+
+
+def sensitivity_rule() -> dict | None:
+    """The results' sensitivity as a threshold rule; None keeps the method's."""
+    state = st.session_state
+    kind = state.get("exp.sensitivity", "saved")
+    if kind in (None, "saved"):
+        return None
+    if kind in ("auto", "auto-strict"):
+        return {"kind": kind}
+    value = state.get("exp.sensitivity_value")
+    return None if value is None else {"kind": kind, "value": float(value)}
 
 
 def loaded_events_key(settings: ExperimentSettings) -> tuple[str, str]:

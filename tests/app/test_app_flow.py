@@ -76,11 +76,12 @@ def test_app_flow_create_detect_save_reopen_history(repo_root, data_dir, tmp_pat
     assert app.title[0].value == 'Rogue "processes" on lab hosts'
     assert app.multiselect(key="exp.fields").value == FIELDS
 
-    # Splunk's rule (cutoff off), then Detect.
+    # Splunk's method and rule (cutoff off), then Detect.
+    app.selectbox(key="exp.method").select("histogram").run()
     app.checkbox(key="exp.cutoff").uncheck().run()
     app = app.button(key="exp.detect").click().run()
     assert not app.exception, app.exception
-    expected = _cli_counts(tmp_path, "--no-cutoff")
+    expected = _cli_counts(tmp_path, "--method", "histogram", "--no-cutoff")
     assert _metric(app, "Outliers") == expected["outliers"] > 0
     assert _metric(app, "Total Events") == expected["total"] == 1316
     assert any("Draft" in w.value for w in app.warning)

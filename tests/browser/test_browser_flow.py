@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -37,6 +39,8 @@ def _cli_outliers(tmp_path) -> tuple[int, int]:
                 "otrf-sysmon",
                 "--fields",
                 FIELDS,
+                "--method",
+                "histogram",
                 "--no-cutoff",
                 "--format",
                 "json",
@@ -51,15 +55,7 @@ def _cli_outliers(tmp_path) -> tuple[int, int]:
 
 
 def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path):
-    page.goto(app_server["url"])
-    _wait_for_app(page)
-    page.get_by_label("Title").fill("Rogue processes in the lab")
-    page.get_by_label("Description").fill("Sysmon process creation, 5 labs")
-    page.get_by_role("button", name="Create").click()
-
-    page.get_by_role("heading", name="Rogue processes in the lab").wait_for()
-    page.get_by_text("cutoff (strict threshold)").click()
-    _wait_for_app(page)
+    _create_histogram_experiment(page, app_server["url"], "Rogue processes in the lab")
     page.get_by_role("button", name="Detect Outliers").click()
     page.locator("[data-testid='stMetric']").first.wait_for()
     _wait_for_app(page)
@@ -68,7 +64,7 @@ def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path
     assert outliers > 0 and total == 1316
     _expect_metric(page, "Outliers", outliers)
     _expect_metric(page, "Total Events", total)
-    page.get_by_text("Data and Outliers").scroll_into_view_if_needed()
+    page.locator(".st-key-exp-table").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "experiment-results.png"), full_page=True)
 
     page.get_by_role("button", name="Save").click()
@@ -88,3 +84,76 @@ def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path
     page.locator("[data-testid='stMetric']").first.wait_for()
     _wait_for_app(page)
     _expect_metric(page, "Outliers", outliers)
+
+
+def _create_histogram_experiment(page, url: str, title: str) -> None:
+    page.goto(url)
+    _wait_for_app(page)
+    # The form opens by itself only while there are no experiments.
+    form = page.locator("details").filter(has_text="Create new experiment")
+    if form.get_attribute("open") is None:
+        page.get_by_text("Create new experiment").click()
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name=title).wait_for()
+    page.locator(".st-key-exp-method input").click()
+    page.keyboard.press("ArrowDown")
+    page.get_by_role("option", name=re.compile("^histogram")).click()
+    _wait_for_app(page)
+    page.get_by_text("cutoff (strict threshold)").click()
+    _wait_for_app(page)
+
+
+def _select_first_row(page) -> None:
+    # The table is a canvas: click the selection box of its first row.
+    grid = page.locator(".st-key-exp-table")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
+    _wait_for_app(page)
+
+
+def test_browser_select_explain_allow_compare_export(
+    app_server, page, artifacts, tmp_path
+):
+    _create_histogram_experiment(page, app_server["url"], "Hunt with feedback")
+    page.get_by_role("button", name="Detect Outliers").click()
+    page.locator("[data-testid='stMetric']").first.wait_for()
+    _wait_for_app(page)
+    outliers, _ = _cli_outliers(tmp_path)
+    _expect_metric(page, "Outliers", outliers)
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    _wait_for_app(page)
+
+    # Selecting the most unusual event opens its detail.
+    _select_first_row(page)
+    page.get_by_text("Rarest value").first.wait_for()
+    page.get_by_text("This is expected").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "outlier-detail.png"), full_page=True)
+
+    # "This is expected": the event stops being flagged and is counted.
+    page.get_by_label("Why is it expected?").fill("lab build tooling")
+    page.get_by_role("button", name="Add to the allow-list").click()
+    _wait_for_app(page)
+    _expect_metric(page, "Outliers", outliers - 1)
+    _expect_metric(page, "Suppressed", 1)
+    expect(page.get_by_text("1 suppressed by 1 rule").first).to_be_visible()
+
+    # Against the saved run, the suppressed event is the one gone.
+    page.get_by_role("tab", name="Compare runs").click()
+    _wait_for_app(page)
+    expect(
+        page.get_by_text(re.compile(r"^0 new, 1 gone, \d+ still flagged"))
+    ).to_be_visible()
+    page.screenshot(path=str(artifacts / "compare-runs.png"), full_page=True)
+
+    # The outliers download holds what the page counts.
+    page.get_by_role("tab", name="Export").click()
+    _wait_for_app(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV", exact=True).click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == outliers - 1
+    assert {"probable_cause", "anomaly_score"} <= set(rows[0])
