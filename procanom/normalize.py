@@ -69,12 +69,17 @@ __all__ = [
     "normalize_path",
     "normalize_text",
     "program_of",
+    "template_column",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Suffix of the columns :func:`add_templates` adds.
 TEMPLATE_SUFFIX = "_template"
+
+#: Key of ``DataFrame.attrs`` where :func:`add_templates` records, for each
+#: column it added, the raw field and the kind of its templates.
+TEMPLATES_ATTR = "procanom_templates"
 
 #: The kinds of field this module knows how to normalise.
 FIELD_KINDS = ("name", "path", "command_line", "text")
@@ -475,7 +480,11 @@ def add_templates(
     -------
     pandas.DataFrame
         A shallow copy of ``frame`` with the new columns; raw values are
-        untouched.
+        untouched. ``attrs[TEMPLATES_ATTR]`` records which field and kind
+        each column holds, so scoring can use the templates made here
+        (once, at ingest) instead of making them again
+        (:func:`template_column`). A template column is not updated when its
+        raw field is edited afterwards: call this function again.
     """
     kinds = dict(kinds or {})
     if fields is None:
@@ -486,11 +495,40 @@ def add_templates(
             and not str(c).endswith(suffix)
         ]
     out = frame.copy(deep=False)
+    made = dict(frame.attrs.get(TEMPLATES_ATTR, {}))
     for name in fields:
         kind = kinds.get(name, field_kind(name))
         out[f"{name}{suffix}"] = normalize(frame[name], kind)
+        made[f"{name}{suffix}"] = [name, kind]
+    out.attrs = {**frame.attrs, TEMPLATES_ATTR: made}
     logger.info("added templates for %s", ", ".join(fields) or "no field")
     return out
+
+
+def template_column(frame: pd.DataFrame, field: str, kind: str) -> str | None:
+    """Return the column of ``frame`` holding ``field``'s ``kind`` templates.
+
+    Only columns :func:`add_templates` made (and recorded in
+    ``frame.attrs``) count, so a column that merely has the right name is
+    never taken for templates.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    field : str
+        The raw field.
+    kind : {"name", "path", "command_line", "text"}
+
+    Returns
+    -------
+    str or None
+        The column's name, or None when there is none.
+    """
+    made = frame.attrs.get(TEMPLATES_ATTR) or {}
+    for column, source in made.items():
+        if column in frame.columns and list(source) == [field, kind]:
+            return column
+    return None
 
 
 def program_of(templates: pd.Series | pa.Array) -> pd.Series:

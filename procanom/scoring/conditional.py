@@ -57,7 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procanom.errors import ParameterError
-from procanom.normalize import encode_templates
+from procanom.normalize import encode_templates, template_column
 from procanom.scoring._base import BaseDetector, DetectionResult
 from procanom.scoring._encode import EncodedColumn, encode_column
 from procanom.scoring._tables import PairTable, ValueTable
@@ -331,12 +331,18 @@ class ConditionalDetector(BaseDetector):
     def _keys(self, frame: pd.DataFrame, field: str) -> EncodedColumn:
         """The values ``field`` is counted by: templates or exact text.
 
-        Templates are made once per distinct value and come back encoded,
-        in first-seen order, as encoding the template of every event would.
+        Templates made at ingest (:func:`procanom.normalize.add_templates`)
+        are used as they are; otherwise they are made once per distinct value
+        and come back encoded, in first-seen order, as encoding the template
+        of every event would.
         """
         kind = template_kind(self.roles_[field]) if self.normalize else None
         if kind is None:
             return encode_column(frame[field])
+        made = template_column(frame, field, kind)
+        if made is not None:
+            logger.debug("%s: templates from column %s", field, made)
+            return encode_column(frame[made])
         return encode_templates(frame[field], kind)
 
     def _all_keys(self, frame: pd.DataFrame) -> dict[str, EncodedColumn]:

@@ -196,3 +196,46 @@ def test_conditional_missing_values_are_no_evidence():
     result = detect(frame, ["ParentName", "Name"], method="conditional")
     # Events without a parent name are not flagged for lacking it.
     assert not result.annotated.loc[:9, "isOutlier"].any()
+
+
+def _command_line_events() -> pd.DataFrame:
+    lines = [f"consent.exe {i} 5{i % 7} F465E3078{i:07d}" for i in range(40)]
+    lines += ['"C:\\Windows\\System32\\cmd.exe" /c whoami'] * 30
+    lines += ["C:\\Users\\bob\\AppData\\Local\\Temp\\x1.exe -enc QQBBAA"]
+    return pd.DataFrame(
+        {
+            "Name": ["consent.exe"] * 40 + ["cmd.exe"] * 30 + ["x1.exe"],
+            "CommandLine": lines,
+            "host": ["WKS1", "WKS2"] * 35 + ["WKS1"],
+        }
+    )
+
+
+def test_conditional_uses_templates_made_at_ingest():
+    from procanom.normalize import add_templates
+
+    frame = _command_line_events()
+    fields = ["Name", "CommandLine", "host"]
+    templated = add_templates(frame, fields, kinds={"Name": "name", "host": "text"})
+    # A template column made at ingest is read, not made again.
+    marked = templated.assign(
+        CommandLine_template=templated["CommandLine_template"].str.upper()
+    )
+    got = detect(marked, fields).annotated["CommandLine_template"]
+    assert got.tolist() == marked["CommandLine_template"].tolist()
+
+    templated = add_templates(frame, fields, kinds={"Name": "name", "host": "text"})
+    expected = detect(frame, fields).annotated
+    got = detect(templated, fields).annotated
+    np.testing.assert_allclose(got["anomaly_score"], expected["anomaly_score"])
+    assert got["isOutlier"].tolist() == expected["isOutlier"].tolist()
+
+
+def test_conditional_ignores_template_columns_it_did_not_record():
+    frame = _command_line_events()
+    fields = ["Name", "CommandLine", "host"]
+    expected = detect(frame, fields).annotated["anomaly_score"]
+    bogus = frame.assign(CommandLine_template="same for all")
+    np.testing.assert_allclose(
+        detect(bogus, fields).annotated["anomaly_score"], expected
+    )

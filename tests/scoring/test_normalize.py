@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from procanom import normalize as normalize_module
 from procanom.errors import ParameterError
 from procanom.normalize import (
     add_templates,
+    encode_templates,
     field_kind,
     normalize,
     normalize_command_line,
     normalize_name,
     normalize_path,
     normalize_text,
+    template_column,
 )
+from procanom.scoring._encode import encode_column
 
 
 def _one(value: str, kind: str) -> str:
@@ -180,3 +185,53 @@ def test_add_templates_adds_columns_and_keeps_raw_values():
     ]
     assert out["CommandLine"].iloc[0] == frame["CommandLine"].iloc[0]
     assert out["CommandLine_template"].iloc[0] == "cmd.exe /c whoami"
+
+
+_MIXED_COMMAND_LINES = [
+    '"C:\\Program Files\\App\\app.exe" -x 12 {C0F9CE0B-A632-082D-3EFB-98D003070140}',
+    '"unterminated c:\\x',
+    '""',
+    '"c:\\x\\" args',
+    '  "C:\\Ünïcode\\ÄPP.exe"  /X  0x1F ',
+    'cmd  /c  "a" "b"\t 1',
+    "consent.exe 7490 590 F465E30787DCCD7A",
+    "consent.exe 8870 584 1D2E34B5DD2D2258",
+    "msedge.exe --field-trial-handle=9353,94867199138244328415 /prefetch:3",
+    "C:\\Windows\\System32\\nanodump.x64.exe --write C:\\Windows\\Temp\\ktq8xzi1s7.dmp",
+    "cmd /c %TEMP%\\abc.bat S-1-5-21-1-2-3 abcdef1234567890abcdef1234567890ab==",
+    "x ab12cdefgh34.txt",
+    "",
+    None,
+]
+
+
+def test_token_rules_word_by_word_match_whole_line():
+    text = pa.array(
+        [v.lower() for v in _MIXED_COMMAND_LINES if v is not None], pa.string()
+    )
+    whole = normalize_module._apply(
+        normalize_module._apply_all(text, normalize_module._TOKENS),
+        normalize_module._QUOTES,
+    )
+    assert normalize_module._by_word(text).equals(whole)
+
+
+@pytest.mark.parametrize("kind", ["name", "path", "command_line", "text"])
+def test_encode_templates_matches_encoding_every_template(kind):
+    column = pd.Series(_MIXED_COMMAND_LINES * 3, dtype="string[pyarrow]")
+    encoded = encode_templates(column, kind)
+    expected = encode_column(normalize(column, kind))
+    assert encoded.values.equals(expected.values)
+    np.testing.assert_array_equal(encoded.codes, expected.codes)
+    np.testing.assert_array_equal(encoded.counts, expected.counts)
+
+
+def test_add_templates_records_its_columns_for_scoring():
+    frame = pd.DataFrame({"CommandLine": ["cmd.exe /c 1"], "host": ["A"]})
+    out = add_templates(frame, ["CommandLine"])
+    assert template_column(out, "CommandLine", "command_line") == (
+        "CommandLine_template"
+    )
+    assert template_column(out, "CommandLine", "path") is None
+    assert template_column(frame, "CommandLine", "command_line") is None
+    assert "procanom_templates" not in frame.attrs
