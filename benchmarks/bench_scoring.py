@@ -3,8 +3,16 @@
 Scores synthetic events (:mod:`benchmarks.generate`) on the four fields
 Name, Path, CommandLine and host, all Arrow-backed text, with
 ``procanom.scoring.detect(..., method="histogram")``, and builds the whole
-annotated frame: every output column is read back as a numpy array, so no
-work is left undone when the clock stops.
+annotated frame: every output column is read back, as a numpy array or, for
+Arrow-backed text, as its Arrow array, so no work is left undone when the
+clock stops. (Turning a million Arrow strings into Python objects would
+time pandas' conversion, not the method.)
+
+Methods that compare templates of the values (``conditional``) read them
+from columns made once at ingest by ``procanom.normalize.add_templates``:
+that step is timed on its own row ("templates at ingest"), and the method
+is timed a second time making the templates itself ("..., templates made
+while scoring"), so both figures sit side by side.
 
 The yardstick is measured in the same run on the same data: Arrow's
 ``pyarrow.compute.dictionary_encode`` of the same four columns. Any
@@ -59,10 +67,15 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
+from procanom.normalize import add_templates  # noqa: E402
 from procanom.scoring import METHODS, detect  # noqa: E402
+from procanom.scoring.roles import field_roles, template_kind  # noqa: E402
 
 FIELDS = ["Name", "Path", "CommandLine", "host"]
 FLOOR = "floor"
+TEMPLATES = "templates"
+RAW_SUFFIX = "+raw"  # a method timed on the frame without ingest templates
+TEMPLATED_METHODS = ("conditional",)  # methods that read ingest templates
 REFERENCE_METHOD = "histogram"
 FLOOR_TARGET = 2.5  # histogram time / floor time, at most
 METHOD_TARGET = 5.0  # other method time / histogram time, at most
@@ -79,22 +92,57 @@ def run_floor(frame: pd.DataFrame) -> int:
     return sum(len(e) for e in encoded)
 
 
+def template_kinds() -> dict[str, str]:
+    """The template kind of each field, as the scoring methods assign it."""
+    roles = field_roles(FIELDS)
+    return {f: kind for f in FIELDS if (kind := template_kind(roles[f])) is not None}
+
+
+def with_templates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the template columns, as an ingest step would, once per dataset."""
+    return add_templates(frame, list(template_kinds()), kinds=template_kinds())
+
+
+def run_templates(frame: pd.DataFrame) -> int:
+    """Make the templates of the four fields: the ingest step, on its own."""
+    templated = with_templates(frame)
+    return sum(len(pa.array(templated[f"{f}_template"].array)) for f in FIELDS)
+
+
+def _materialise(column: pd.Series) -> int:
+    if isinstance(
+        column.array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray
+    ):
+        return len(pa.array(column.array))
+    return len(column.to_numpy())
+
+
 def run_method(method: str) -> Callable[[pd.DataFrame], int]:
     """Return a runner that scores with ``method`` and materialises its output."""
+    method = method.removesuffix(RAW_SUFFIX)
 
     def run(frame: pd.DataFrame) -> int:
         annotated = detect(frame, FIELDS, method=method).annotated
         touched = 0
         for name in annotated.columns:
             if name not in frame.columns:
-                touched += len(annotated[name].to_numpy())
+                touched += _materialise(annotated[name])
         return touched
 
     return run
 
 
 def runner(candidate: str) -> Callable[[pd.DataFrame], int]:
-    return run_floor if candidate == FLOOR else run_method(candidate)
+    if candidate == FLOOR:
+        return run_floor
+    if candidate == TEMPLATES:
+        return run_templates
+    return run_method(candidate)
+
+
+def input_of(candidate: str, frame: pd.DataFrame, templated: pd.DataFrame):
+    """The frame a candidate runs on: with ingest templates where it reads them."""
+    return templated if candidate in TEMPLATED_METHODS else frame
 
 
 # Input ------------------------------------------------------------------------
@@ -120,14 +168,17 @@ def time_candidates(
 ) -> dict[str, list[float]]:
     """Return each candidate's wall times, taking turns within each round."""
     runners = {c: runner(c) for c in candidates}
-    for run in runners.values():  # warm-up: imports, caches, allocator pools
-        run(frame)
+    # Templates made once, as ingest would; the "templates" row times that.
+    templated = with_templates(frame)
+    for candidate, run in runners.items():  # warm-up: imports, caches, pools
+        run(input_of(candidate, frame, templated))
     times: dict[str, list[float]] = {c: [] for c in candidates}
     for _ in range(repeat):
         for candidate, run in runners.items():
+            data = input_of(candidate, frame, templated)
             gc.collect()
             start = time.perf_counter()
-            run(frame)
+            run(data)
             times[candidate].append(time.perf_counter() - start)
     return times
 
@@ -169,6 +220,7 @@ def measure_memory_child(candidate: str, input_path: Path) -> None:
         table = pa.ipc.open_file(source).read_all()
     frame = frame_from_table(table)
     del table
+    frame = input_of(candidate, frame, with_templates(frame))
     run = runner(candidate)
     gc.collect()
     before = reset_peak()
@@ -253,6 +305,13 @@ def report(
             label, ratio = f"{candidate} (all columns)", median[candidate] / floor
             target = f"<= {FLOOR_TARGET}x floor"
             ok = ratio <= FLOOR_TARGET
+        elif candidate == TEMPLATES:
+            label, ratio = "templates at ingest (once)", median[candidate] / reference
+            target, ok = "", True
+        elif candidate.endswith(RAW_SUFFIX):
+            method = candidate.removesuffix(RAW_SUFFIX)
+            label, ratio = f"{method}, making templates", median[candidate] / reference
+            target, ok = "", True
         else:
             label, ratio = f"{candidate} (all columns)", median[candidate] / reference
             target = f"<= {METHOD_TARGET:g}x histogram"
@@ -321,6 +380,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the peak-memory processes"
     )
+    parser.add_argument(
+        "--no-raw",
+        action="store_true",
+        help="do not also time methods that read ingest templates making "
+        "the templates themselves",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--check", action="store_true", help="exit with status 1 if a target is missed"
@@ -344,6 +409,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.method_list = [REFERENCE_METHOD] + [
         m for m in methods if m != REFERENCE_METHOD
     ]
+    templated = [m for m in args.method_list if m in TEMPLATED_METHODS]
+    if templated:
+        args.method_list.append(TEMPLATES)
+        if not args.no_raw:
+            args.method_list.extend(m + RAW_SUFFIX for m in templated)
     return args
 
 
