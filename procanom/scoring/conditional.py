@@ -148,6 +148,35 @@ def _reencode(encoded: EncodedColumn, derived: pa.Array) -> EncodedColumn:
     return EncodedColumn(codes=codes, values=values, counts=counts)
 
 
+def _group_quantile(
+    groups: np.ndarray, values: np.ndarray, q: float, size: int
+) -> np.ndarray:
+    """The ``q`` quantile of ``values`` within each group, linearly interpolated.
+
+    NaN for a group without values. Sorting once by value, then stably by
+    group, is several times faster than a pandas groupby on a million rows.
+    """
+    by_value = np.argsort(values)
+    # Small integer keys sort by radix, in linear time.
+    key = groups[by_value]
+    if size <= np.iinfo(np.uint16).max:
+        key = key.astype(np.uint16)
+    order = by_value[np.argsort(key, kind="stable")]
+    ordered = values[order]
+
+    counts = np.bincount(groups, minlength=size)
+    starts = np.cumsum(counts) - counts
+    seen = counts > 0
+    position = q * (counts[seen] - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.ceil(position).astype(np.int64)
+    below = ordered[starts[seen] + low]
+    above = ordered[starts[seen] + high]
+    out = np.full(size, np.nan)
+    out[seen] = below + (above - below) * (position - low)
+    return out
+
+
 def _split_templates(templates: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     programs, tokens = [], []
     for text in templates:
@@ -495,18 +524,19 @@ class ConditionalDetector(BaseDetector):
             return None
         host_codes = codes[self.host_field_]
         n_hosts = len(self.tables_[self.host_field_].values)
-        frame = pd.DataFrame({"host": host_codes, "s": scores})
-        median = frame.groupby("host")["s"].quantile(self.host_centre)
-        frame["dev"] = np.abs(scores - median.reindex(host_codes).to_numpy())
-        spread = frame.groupby("host")["dev"].median()
-        size = np.bincount(host_codes, minlength=n_hosts)[median.index]
+        size = np.bincount(host_codes, minlength=n_hosts)
+        seen = size > 0
+        median = _group_quantile(host_codes, scores, self.host_centre, n_hosts)
+        spread = _group_quantile(
+            host_codes, np.abs(scores - median[host_codes]), 0.5, n_hosts
+        )
         overall = float(np.quantile(scores, self.host_centre))
         overall_spread = float(np.median(np.abs(scores - overall)))
-        share = size / (size + self.host_shrinkage)
+        share = size[seen] / (size[seen] + self.host_shrinkage)
         centre = np.full(n_hosts, overall)
         scale = np.full(n_hosts, overall_spread)
-        centre[median.index] = share * median.to_numpy() + (1 - share) * overall
-        scale[spread.index] = share * spread.to_numpy() + (1 - share) * overall_spread
+        centre[seen] = share * median[seen] + (1 - share) * overall
+        scale[seen] = share * spread[seen] + (1 - share) * overall_spread
         return {
             "centre": centre,
             "scale": scale,
@@ -696,20 +726,19 @@ class ConditionalDetector(BaseDetector):
         # The cause of an outlier is its strongest own term, or the parent
         # when the score came from its lineage.
         inherited = source != np.arange(n)
-        cause_fields = [t.field.removesuffix(_FOLDER) for t in terms]
+        categories = ["", *self.fields_]
+        position = {f: i for i, f in enumerate(categories)}
+        term_causes = np.array(
+            [position[t.field.removesuffix(_FOLDER)] for t in terms], dtype=np.int64
+        )
+        causes = term_causes[strongest] if n else np.zeros(0, np.int64)
         parent_field = next(
             (f for f, r in self.roles_.items() if r == "parent_name"), None
         )
-        causes = (
-            np.array(cause_fields, dtype=object)[strongest]
-            if n
-            else np.zeros(0, object)
-        )
         if parent_field is not None:
-            causes = np.where(inherited, parent_field, causes)
-        causes = np.where(is_outlier, causes, "")
-        categories = ["", *self.fields_]
-        probable_cause = pd.Categorical(causes, categories=categories)
+            causes = np.where(inherited, position[parent_field], causes)
+        causes = np.where(is_outlier, causes, 0)
+        probable_cause = pd.Categorical.from_codes(causes, categories=categories)
 
         freq = np.exp(-np.asarray(strongest_value, dtype=np.float64))
         max_freq = np.zeros(n)
@@ -728,15 +757,20 @@ class ConditionalDetector(BaseDetector):
         if self.normalize:
             for f in self.fields_:
                 kind = template_kind(self.roles_[f])
-                if kind in ("name", "path", "command_line"):
-                    annotated[f"{f}_template"] = pd.Series(
-                        pd.arrays.ArrowStringArray(prepared.text(f)), index=frame.index
-                    )
+                column = f"{f}_template"
+                if kind not in ("name", "path", "command_line"):
+                    continue
+                if template_column(frame, f, kind) == column:
+                    continue  # made at ingest: already in the frame
+                annotated[column] = pd.Series(
+                    pd.arrays.ArrowStringArray(prepared.text(f)), index=frame.index
+                )
         annotated["event_score"] = own
-        labels = np.asarray(frame.index, dtype=object)
-        annotated["inherited_from"] = (
-            np.where(inherited, labels[source], None) if n else []
-        )
+        inherited_from = np.full(n, None, dtype=object)
+        if inherited.any():
+            labels = frame.index[source[inherited]]
+            inherited_from[inherited] = np.asarray(labels, dtype=object)
+        annotated["inherited_from"] = inherited_from if n else []
         annotated["first_seen"] = pd.Series(
             first_seen, index=frame.index, dtype="string"
         )
