@@ -421,24 +421,27 @@ def results(workspace: Workspace) -> DetectionResult | None:
         st.info("The settings changed since this run: press Detect Outliers again.")
     result = results_view.labelled(workspace, rule)
     results_view.numbers(run, result)
-    frame = results_view.events_frame(workspace)
+    context = results_view.context_frame(workspace)
 
     table_tab, charts_tab, compare_tab, alerts_tab, export_tab = st.tabs(
         ["Data and Outliers", "Charts", "Compare runs", "Alerts", "Export"]
     )
     with charts_tab:
-        results_view.charts(result, frame)
+        results_view.charts(run, result, context)
     with table_tab:
         results_view.filter_chips()
-        row = results_view.table(result, frame)
+        row = results_view.table(run, result, context)
         if row is not None:
+            frame = results_view.events_frame(workspace)
             results_view.detail(workspace, result, frame, row)
     with compare_tab:
         act_view.compare(workspace, result)
     with alerts_tab:
         act_view.alerts(workspace, result)
     with export_tab:
-        act_view.exports(workspace, result, frame)
+        act_view.exports(
+            workspace, result, lambda: results_view.events_frame(workspace)
+        )
     return result
 
 

@@ -91,6 +91,11 @@ class RunState:
     saved_run_id: str | None = None
     events: object = None  # every column of the scored events, loaded on demand
     suppression: object = None  # what the allow-list did to the shown result
+    # The shown result and figures drawn from it, for one sensitivity and
+    # allow-list state (see ui.results_view.labelled).
+    memo: dict = field(default_factory=dict)
+    # Figures of the run itself, whatever the sensitivity.
+    memo_run: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -1,0 +1,194 @@
+"""Results page render time in a real browser, at 100,000 and 1,000,000 events.
+
+For each size the benchmark builds a dataset (``generate.py`` resampling the
+real events, then ``procanom ingest``), saves an experiment on it, starts the
+app, opens the experiment in headless Chromium and presses Detect Outliers.
+It reports, from the click:
+
+- ``table``: the outlier numbers and the first page of the table drawn;
+- ``idle``: the page finished running (every chart sent to the browser);
+- ``charts``: after opening the Charts tab, the score chart drawn.
+
+Targets: under 2 s at 100,000 events and under 5 s at 1,000,000, from
+pressing Detect to the charts and the first table page. The figure printed
+beside each is the scoring alone, as the app logged it, so the page's own
+cost is the difference.
+
+Not part of the test suite: run it on demand (a few minutes)::
+
+    python benchmarks/bench_render.py --events 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIELDS = ["Name", "Path", "CommandLine", "host"]
+TARGETS = {100_000: 2.0, 1_000_000: 5.0}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare(events: int, work: Path, method: str) -> tuple[Path, str]:
+    """A data folder holding ``events`` events and an experiment scoring them."""
+    from procanom.experiment import DataSource, ExperimentSettings
+    from procanom.store import ExperimentStore
+
+    data_dir = work / f"data-{events}"
+    csv_path = work / f"events-{events}.csv"
+    if not csv_path.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "benchmarks" / "generate.py"),
+                str(events),
+                str(csv_path),
+            ],
+            check=True,
+        )
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "procanom", "ingest", str(csv_path)),
+            *("--dataset", f"bench {events}", "--data-dir", str(data_dir)),
+        ],
+        check=True,
+    )
+    store = ExperimentStore(data_dir)
+    (dataset,) = store.list_datasets()
+    settings = ExperimentSettings(
+        data_source=DataSource("dataset", dataset.name, dataset.id),
+        fields=FIELDS,
+        method=method,
+    )
+    experiment = store.create_experiment(
+        f"render {events}", settings=settings.to_dict()
+    )
+    return data_dir, experiment.id
+
+
+def start_app(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "PROCANOM_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "streamlit", "run", str(REPO / "app.py")),
+            *("--server.port", str(port), "--server.headless", "true"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit(f"the app did not start; see {log_path}")
+
+
+def measure(url: str, experiment_id: str, chromium: str) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(300_000)
+        page.goto(f"{url}/experiment?id={experiment_id}")
+        page.get_by_role("button", name="Detect Outliers").wait_for()
+        page.wait_for_function(IDLE)
+
+        clicked = time.perf_counter()
+        page.get_by_role("button", name="Detect Outliers").click()
+        page.locator("[data-testid='stMetric']").first.wait_for()
+        page.locator(".st-key-exp-table canvas").first.wait_for()
+        table = time.perf_counter() - clicked
+        page.wait_for_timeout(100)
+        page.wait_for_function(IDLE)
+        idle = time.perf_counter() - clicked
+
+        page.get_by_role("tab", name="Charts").click()
+        page.locator(".st-key-exp-chart-score .main-svg").first.wait_for()
+        charts = time.perf_counter() - clicked
+        browser.close()
+    return {"table": table, "idle": idle, "charts": charts}
+
+
+def scoring_seconds(log_path: Path) -> float | None:
+    found = re.findall(r"scored \d+ events .* in ([\d.]+) s", log_path.read_text())
+    return float(found[-1]) if found else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--method", default="histogram")
+    parser.add_argument("--rounds", type=int, default=3, help="Detects per size")
+    parser.add_argument("--work", type=Path, help="folder for data (kept)")
+    args = parser.parse_args(argv)
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("chromium is not installed (apt-get install chromium)")
+    work = args.work or Path(tempfile.mkdtemp(prefix="procanom-render-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    print(f"method {args.method}, fields {', '.join(FIELDS)}; best of {args.rounds}")
+    for events in args.events:
+        data_dir, experiment_id = prepare(events, work, args.method)
+        log_path = work / f"app-{events}.log"
+        server, url = start_app(data_dir, log_path)
+        try:
+            rounds = [measure(url, experiment_id, chromium) for _ in range(args.rounds)]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        best = {key: min(r[key] for r in rounds) for key in rounds[0]}
+        target = TARGETS.get(events)
+        verdict = ""
+        if target is not None:
+            verdict = "within" if best["charts"] <= target else "OVER"
+            verdict = f"  ({verdict} the {target:.0f} s target)"
+        scoring = scoring_seconds(log_path)
+        print(
+            f"{events:>10,} events: table {best['table']:5.2f} s, idle"
+            f" {best['idle']:5.2f} s, charts {best['charts']:5.2f} s;"
+            f" scoring alone {scoring if scoring is not None else float('nan'):5.2f} s"
+            + verdict
+        )
+    print(f"data kept in {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
