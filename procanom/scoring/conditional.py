@@ -148,35 +148,6 @@ def _reencode(encoded: EncodedColumn, derived: pa.Array) -> EncodedColumn:
     return EncodedColumn(codes=codes, values=values, counts=counts)
 
 
-def _group_quantile(
-    groups: np.ndarray, values: np.ndarray, q: float, size: int
-) -> np.ndarray:
-    """The ``q`` quantile of ``values`` within each group, linearly interpolated.
-
-    NaN for a group without values. Sorting once by value, then stably by
-    group, is several times faster than a pandas groupby on a million rows.
-    """
-    by_value = np.argsort(values)
-    # Small integer keys sort by radix, in linear time.
-    key = groups[by_value]
-    if size <= np.iinfo(np.uint16).max:
-        key = key.astype(np.uint16)
-    order = by_value[np.argsort(key, kind="stable")]
-    ordered = values[order]
-
-    counts = np.bincount(groups, minlength=size)
-    starts = np.cumsum(counts) - counts
-    seen = counts > 0
-    position = q * (counts[seen] - 1)
-    low = np.floor(position).astype(np.int64)
-    high = np.ceil(position).astype(np.int64)
-    below = ordered[starts[seen] + low]
-    above = ordered[starts[seen] + high]
-    out = np.full(size, np.nan)
-    out[seen] = below + (above - below) * (position - low)
-    return out
-
-
 def _split_templates(templates: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     programs, tokens = [], []
     for text in templates:
@@ -524,19 +495,18 @@ class ConditionalDetector(BaseDetector):
             return None
         host_codes = codes[self.host_field_]
         n_hosts = len(self.tables_[self.host_field_].values)
-        size = np.bincount(host_codes, minlength=n_hosts)
-        seen = size > 0
-        median = _group_quantile(host_codes, scores, self.host_centre, n_hosts)
-        spread = _group_quantile(
-            host_codes, np.abs(scores - median[host_codes]), 0.5, n_hosts
-        )
+        frame = pd.DataFrame({"host": host_codes, "s": scores})
+        median = frame.groupby("host")["s"].quantile(self.host_centre)
+        frame["dev"] = np.abs(scores - median.reindex(host_codes).to_numpy())
+        spread = frame.groupby("host")["dev"].median()
+        size = np.bincount(host_codes, minlength=n_hosts)[median.index]
         overall = float(np.quantile(scores, self.host_centre))
         overall_spread = float(np.median(np.abs(scores - overall)))
-        share = size[seen] / (size[seen] + self.host_shrinkage)
+        share = size / (size + self.host_shrinkage)
         centre = np.full(n_hosts, overall)
         scale = np.full(n_hosts, overall_spread)
-        centre[seen] = share * median[seen] + (1 - share) * overall
-        scale[seen] = share * spread[seen] + (1 - share) * overall_spread
+        centre[median.index] = share * median.to_numpy() + (1 - share) * overall
+        scale[spread.index] = share * spread.to_numpy() + (1 - share) * overall_spread
         return {
             "centre": centre,
             "scale": scale,
