@@ -49,6 +49,43 @@ def _param_options(items: Sequence[str]) -> dict:
     return params
 
 
+def _detect_result(
+    settings: ExperimentSettings,
+    events: pd.DataFrame,
+    baseline_files: Sequence[str],
+    model_path: str | None,
+):
+    """Score against itself, a baseline read from files, or a saved model."""
+    from procanom.experiment import fit_baseline, score_against
+    from procanom.io import read_events
+
+    if baseline_files and model_path:
+        raise ParameterError("--baseline or --model", "one of the two", "both")
+    if model_path:
+        from procanom.scoring.persist import detector_from_dict
+
+        try:
+            model = json.loads(Path(model_path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ParameterError(
+                "--model", "a model file written by --save-model", model_path
+            ) from error
+        return score_against(detector_from_dict(model), settings, events)
+    if baseline_files:
+        baseline = read_events(list(baseline_files)).frame
+        return score_against(fit_baseline(settings, baseline), settings, events)
+    return run_settings(settings, events)
+
+
+def _save_model(result, path: str) -> None:
+    from procanom.scoring.persist import detector_to_dict
+
+    if result.model is None:
+        raise ParameterError("--save-model", "a method that keeps a model", path)
+    Path(path).write_text(json.dumps(detector_to_dict(result.model)), encoding="utf-8")
+    logger.info("model written to %s", path)
+
+
 def _check_method_params(method: str, items: Sequence[str]) -> None:
     from procanom.scoring import METHODS
 
@@ -135,6 +172,27 @@ def cli(verbose: int) -> None:
     metavar="NAME=VALUE",
     help="A parameter of the method, e.g. --param alpha=2 (repeatable).",
 )
+@click.option(
+    "--baseline",
+    "baseline_files",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Fit on these events (repeatable), score FILE... against them;"
+    " values never seen in the baseline are first seen.",
+)
+@click.option("--baseline-search", default="", help="Search selecting the baseline.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Score against a model saved with --save-model.",
+)
+@click.option(
+    "--save-model",
+    "save_model_path",
+    type=click.Path(dir_okay=False),
+    help="Write the fitted model here as JSON (plain data, no pickle).",
+)
 @click.option("--numeric", multiple=True, help="Treat this field as numeric.")
 @click.option("--search", "query", default="", help="Splunk-style search filter.")
 @click.option(
@@ -172,6 +230,10 @@ def detect(
     pthresh: float | None,
     threshold_text: str | None,
     param_items: Sequence[str],
+    baseline_files: Sequence[str],
+    baseline_search: str,
+    model_path: str | None,
+    save_model_path: str | None,
     numeric: Sequence[str],
     query: str,
     time_range: str,
@@ -220,12 +282,18 @@ def detect(
         field_types={name: "numeric" for name in numeric},
         method=method,
         params=params,
+        baseline={"name": ",".join(Path(f).name for f in baseline_files)}
+        | {"query": baseline_search}
+        if baseline_files
+        else None,
     )
 
     loaded = read_events(list(files))
     for warning in loaded.report.warnings:
         click.echo(f"procanom: warning: {warning}", err=True)
-    result = run_settings(settings, loaded.frame)
+    result = _detect_result(settings, loaded.frame, baseline_files, model_path)
+    if save_model_path:
+        _save_model(result, save_model_path)
     table = result.table(action)
     extra = {
         "summary": {k: export._json_value(v) for k, v in result.summary.items()},

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from procanom.errors import ParameterError
-from procanom.scoring import DEFAULT_METHOD, DetectionResult, detect
+from procanom.scoring import DEFAULT_METHOD, BaseDetector, DetectionResult, detect
 
 __all__ = [
     "DataSource",
@@ -118,6 +118,12 @@ class ExperimentSettings:
         The method's parameters other than fields and numeric fields
         (``cutoff``, ``pthresh``, ``threshold``...).
     notes : str
+    baseline : dict, optional
+        Where the baseline events come from, as plain data:
+        ``{"dataset_id", "name", "query", "time_range"}``. The method is
+        fitted on them and scores the selected events; values never seen in
+        the baseline are "first seen". None (the default) scores the events
+        against themselves, as Splunk does.
     """
 
     data_source: DataSource = field(default_factory=DataSource)
@@ -128,6 +134,7 @@ class ExperimentSettings:
     method: str = DEFAULT_METHOD
     params: dict = field(default_factory=lambda: {"cutoff": True, "pthresh": None})
     notes: str = ""
+    baseline: dict | None = None
 
     @property
     def numeric_fields(self) -> list[str]:
@@ -168,6 +175,9 @@ class ExperimentSettings:
             method=str(data.get("method") or _method_when_unnamed(data)),
             params=dict(data.get("params") or defaults.params),
             notes=str(data.get("notes") or ""),
+            baseline=dict(data["baseline"])
+            if isinstance(data.get("baseline"), dict)
+            else None,
         )
 
     def method_params(self) -> dict:
@@ -252,6 +262,57 @@ def run_settings(settings: ExperimentSettings, events: pd.DataFrame) -> Detectio
     return detect(
         selected, settings.fields, settings.method, **settings.method_params()
     )
+
+
+def fit_baseline(
+    settings: ExperimentSettings, baseline_events: pd.DataFrame
+) -> BaseDetector:
+    """Fit the experiment's method on the baseline its settings describe.
+
+    Parameters
+    ----------
+    settings : ExperimentSettings
+        Its fields, method and parameters; ``settings.baseline`` gives the
+        search and time range selecting the baseline events.
+    baseline_events : pandas.DataFrame
+        All events of the baseline's data source.
+
+    Returns
+    -------
+    BaseDetector
+        Fitted; ``score`` it on new events, or save it with
+        :func:`procanom.scoring.persist.detector_to_dict`.
+
+    Raises
+    ------
+    procanom.errors.ParameterError
+        When the baseline search selects no event.
+    """
+    from procanom.scoring import make_detector
+
+    spec = settings.baseline or {}
+    selected = select_events(
+        baseline_events, str(spec.get("query") or ""), spec.get("time_range")
+    )
+    if selected.empty:
+        raise ParameterError(
+            "baseline search",
+            "a search and time range selecting at least one event",
+            spec.get("query") or "(all events)",
+        )
+    logger.info("fitting %s on a baseline of %d events", settings.method, len(selected))
+    detector = make_detector(
+        settings.method, fields=list(settings.fields), **settings.method_params()
+    )
+    return detector.fit(selected)
+
+
+def score_against(
+    detector: BaseDetector, settings: ExperimentSettings, events: pd.DataFrame
+) -> DetectionResult:
+    """Score the events the settings select with a fitted ``detector``."""
+    selected = select_events(events, settings.query, settings.time_range)
+    return detector.score(selected)
 
 
 def fingerprint(parts: Sequence[bytes | str]) -> str:

@@ -341,7 +341,10 @@ def run_experiment(
 
     loaded, source_parts = load_events(store, settings, data_paths)
     warnings.extend(loaded.report.warnings)
-    scored = _score(experiment, settings, loaded, with_model=bool(data_paths))
+    # A saved baseline scores new files, and the saved source when the
+    # experiment was built on one.
+    with_model = bool(data_paths) or settings.baseline is not None
+    scored = _score(experiment, settings, loaded, with_model=with_model)
     entries = store.list_allow_entries(experiment.id, enabled_only=True)
     result, suppressed = apply_allowlist(scored, loaded.frame, entries)
     warnings.extend(suppressed.warnings)
@@ -360,7 +363,7 @@ def run_experiment(
         allowlist=suppressed.to_dict(),
         alerts_fired=sum(d.fired for d in decisions),
         data_files=[path.name for path in _expand(data_paths or [])],
-        model=bool(data_paths) and isinstance(experiment.settings.get("model"), dict),
+        model=with_model and isinstance(experiment.settings.get("model"), dict),
     )
     if comparison is not None:
         summary["compared_with"] = {"run_id": previous_id, **comparison.counts}

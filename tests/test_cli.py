@@ -171,3 +171,51 @@ def test_cli_python_dash_m_is_the_same_command(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("num_anomalies,")
+
+
+def test_cli_detect_baseline_model_saved_and_reloaded_scores_the_same(tmp_path, capsys):
+    model = tmp_path / "model.json"
+    common = ["detect", SAMPLE, "--fields", "Name,ParentName", "--format", "json"]
+    common += ["--search", "host=MKT01"]
+    status, fitted, _ = _run(
+        capsys,
+        *common,
+        "--baseline",
+        SAMPLE,
+        "--baseline-search",
+        "NOT host=MKT01",
+        "--save-model",
+        str(model),
+    )
+    assert status == 0
+    status, reloaded, _ = _run(capsys, *common, "--model", str(model))
+    assert status == 0
+
+    first = json.loads(fitted)["results"]
+    again = json.loads(reloaded)["results"]
+    assert [r["anomaly_score"] for r in first] == [r["anomaly_score"] for r in again]
+    assert json.loads(model.read_text())["method"] == "conditional"
+    # Values the other hosts never ran are named as first seen.
+    assert any(r["first_seen"] for r in first)
+
+
+def test_cli_detect_baseline_and_model_together_are_refused(tmp_path, capsys):
+    model = tmp_path / "model.json"
+    model.write_text("{}")
+    status, _, err = _run(
+        capsys,
+        *("detect", SAMPLE, "--fields", FIELDS),
+        *("--baseline", SAMPLE, "--model", str(model)),
+    )
+    assert status == 2
+    assert "--baseline or --model" in err
+
+
+def test_cli_detect_baseline_search_selecting_nothing_says_so(capsys):
+    status, _, err = _run(
+        capsys,
+        *("detect", SAMPLE, "--fields", FIELDS),
+        *("--baseline", SAMPLE, "--baseline-search", "host=no-such-host"),
+    )
+    assert status == 2
+    assert "baseline search" in err
