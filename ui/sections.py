@@ -364,7 +364,36 @@ def method() -> None:
                     st.number_input(name, key=key, help=spec.help, step=1)
                 else:
                     st.number_input(name, key=key, help=spec.help, format="%g")
+    _baseline()
     st.text_area("Notes", key="exp.notes", height=80)
+
+
+def _baseline() -> None:
+    """Score against the events themselves (Splunk) or a baseline selection."""
+    datasets = {info.id: info for info in resources.get_library().list()}
+    choices = ["", *datasets]
+    if st.session_state.get("exp.baseline") not in choices:
+        st.session_state["exp.baseline"] = ""
+    left, right = st.columns(2)
+    left.selectbox(
+        "Baseline",
+        choices,
+        key="exp.baseline",
+        format_func=lambda key: (
+            "None: the events against themselves, as Splunk does"
+            if not key
+            else f"{datasets[key].name} ({datasets[key].events:,} events)"
+        ),
+        help="Fit on a period or dataset known to be normal, then score the"
+        " events above against it. Values the baseline never saw are"
+        " flagged first seen; the fitted model is saved with the experiment.",
+    )
+    if st.session_state["exp.baseline"]:
+        right.text_input(
+            "Baseline search",
+            key="exp.baseline_query",
+            placeholder="earlier period or known-good hosts, e.g. NOT host=LAB*",
+        )
 
 
 # --- 5. Detect --------------------------------------------------------------
@@ -387,7 +416,7 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
         clock = time.perf_counter()
         try:
             status.write(f"Scoring {settings.method} on {', '.join(settings.fields)}")
-            result = resources.get_library().score(info.id, settings)
+            result = _score(info, settings)
         except ProcanomError as error:
             status.update(label="Detection failed", state="error")
             st.error(str(error))
@@ -404,6 +433,19 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
         dataset_id=info.id,
     )
     st.session_state["exp.page"] = 1
+
+
+def _score(info: DatasetInfo, settings: ExperimentSettings) -> DetectionResult:
+    """Score in the library, or against the baseline the settings name."""
+    library = resources.get_library()
+    if settings.baseline is None:
+        return library.score(info.id, settings)
+    from procanom.experiment import fit_baseline, score_against
+
+    spec = settings.baseline
+    baseline = library.search(spec["dataset_id"], spec.get("query", ""))
+    detector = fit_baseline(settings, baseline)
+    return score_against(detector, settings, library.search(info.id))
 
 
 # --- 6. Results -------------------------------------------------------------
@@ -491,7 +533,7 @@ def save(
         experiment = store.update_experiment(
             workspace.experiment.id,
             expected_version=workspace.experiment.version,
-            settings=settings.to_dict(),
+            settings=_with_model(settings, workspace.run),
         )
     except StaleEditError as error:
         st.error(f"Not saved: {error}")
@@ -523,6 +565,17 @@ def save(
         run.saved_run_id = record.id
     workspace.messages.append(("success", "Saved."))
     st.rerun()
+
+
+def _with_model(settings: ExperimentSettings, run: RunState | None) -> dict:
+    data = settings.to_dict()
+    model = run.result.model if run is not None else None
+    if settings.baseline is not None and model is not None:
+        from procanom.scoring.persist import detector_to_dict
+
+        # Plain data, so `procanom run` scores new files against it.
+        data["model"] = detector_to_dict(model)
+    return data
 
 
 def _run_summary(result: DetectionResult, run: RunState) -> dict:

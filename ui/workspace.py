@@ -170,6 +170,9 @@ def write_widgets(settings: ExperimentSettings) -> None:
     state["exp.use_pthresh"] = params.get("pthresh") is not None
     state["exp.pthresh"] = float(params.get("pthresh") or 0.01)
     state["exp.notes"] = settings.notes
+    baseline = settings.baseline or {}
+    state["exp.baseline"] = baseline.get("dataset_id") or ""
+    state["exp.baseline_query"] = baseline.get("query", "")
     state["exp.source_name"] = source.name
     state["exp.page"] = 1
 
@@ -205,7 +208,18 @@ def settings_from_widgets() -> ExperimentSettings:
         method=method,
         params=_params_from_widgets(method),
         notes=state.get("exp.notes", ""),
+        baseline=_baseline_from_widgets(),
     )
+
+
+def _baseline_from_widgets() -> dict | None:
+    state = st.session_state
+    if not state.get("exp.baseline"):
+        return None
+    return {
+        "dataset_id": state["exp.baseline"],
+        "query": state.get("exp.baseline_query", ""),
+    }
 
 
 def _params_from_widgets(method: str) -> dict:

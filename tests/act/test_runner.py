@@ -174,6 +174,34 @@ def test_run_experiment_scores_files_against_a_saved_model(
     assert outcome.run.summary["model"] is True
 
 
+def test_run_experiment_with_a_baseline_scores_its_source_through_the_model(
+    store, sample_events
+):
+    from procanom.experiment import fit_baseline, score_against
+    from procanom.scoring.persist import detector_to_dict
+
+    settings = ExperimentSettings(
+        data_source=DataSource("sample", SAMPLE),
+        query="host=MKT01",
+        fields=FIELDS,
+        method="conditional",
+        baseline={"dataset_id": "sample-" + SAMPLE, "query": "NOT host=MKT01"},
+    )
+    detector = fit_baseline(settings, sample_events.frame)
+    experiment = store.create_experiment(
+        "against last month",
+        settings={**settings.to_dict(), "model": detector_to_dict(detector)},
+    )
+
+    outcome = run_experiment(store, experiment.id)
+
+    expected = score_against(detector, settings, sample_events.frame)
+    np.testing.assert_allclose(
+        outcome.result.annotated["anomaly_score"], expected.annotated["anomaly_score"]
+    )
+    assert outcome.run.summary["model"] is True
+
+
 def test_resolve_experiment_by_id_or_exact_title(store, experiment):
     assert resolve_experiment(store, experiment.id) == experiment
     assert resolve_experiment(store, "Rare parents") == experiment

@@ -1,0 +1,196 @@
+"""The results page through AppTest: sensitivity, detail, feedback, compare,
+alerts, chart filters and method parameters, on the bundled sample."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from procanom.scoring import ThresholdRule
+from procanom.store import ExperimentStore
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "appdata"
+    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
+    return folder
+
+
+def _metric(app: AppTest, label: str) -> int:
+    value = next(m.value for m in app.metric if m.label == label)
+    return int(str(value).replace(",", ""))
+
+
+def _button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def _labelled(widgets, label: str):
+    return next(w for w in widgets if w.label == label)
+
+
+def _detected(repo_root, method: str = "histogram") -> AppTest:
+    """A new experiment on the sample, scored with ``method`` (Splunk's rule)."""
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Results")
+    app = _button(app, "Create").click().run()
+    app.selectbox(key="exp.method").select(method).run()
+    if method == "histogram":
+        app.checkbox(key="exp.cutoff").uncheck().run()
+    app = app.button(key="exp.detect").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _select_row(app: AppTest, position: int = 0) -> AppTest:
+    app.session_state["exp.table"] = {
+        "selection": {"rows": [position], "columns": [], "cells": []}
+    }
+    return app.run()
+
+
+def test_results_sensitivity_relabels_without_scoring_again(repo_root, data_dir):
+    app = _detected(repo_root)
+    seconds = next(m.value for m in app.metric if m.label == "Seconds")
+    app.selectbox(key="exp.sensitivity").select("top").run()
+    app.number_input(key="exp.sensitivity_value").set_value(5.0).run()
+    assert not app.exception, app.exception
+    scored = app.session_state["workspace"].run.result
+    expected = scored.relabel(ThresholdRule("top", 5)).num_outliers
+    assert _metric(app, "Outliers") == expected
+    assert next(m.value for m in app.metric if m.label == "Seconds") == seconds
+    assert not any("changed since this run" in i.value for i in app.info)
+
+
+def test_results_selected_row_shows_its_explanation(repo_root, data_dir):
+    app = _select_row(_detected(repo_root))
+    assert not app.exception, app.exception
+    (text,) = [t.value for t in app.text if t.value.startswith("Event ")]
+    assert "Rarest value" in text and "flagged" in text
+    assert any("Where else" in m.value for m in app.markdown)
+    assert any("same command-line template" in m.value for m in app.markdown)
+
+
+def test_results_feedback_suppresses_the_event_and_counts_it(repo_root, data_dir):
+    app = _select_row(_detected(repo_root))
+    before = _metric(app, "Outliers")
+    _labelled(app.text_input, "Why is it expected?").input("build tooling")
+    app = _button(app, "Add to the allow-list").click().run()
+    assert not app.exception, app.exception
+
+    assert _metric(app, "Outliers") == before - 1
+    assert _metric(app, "Suppressed") == 1
+    (entry,) = ExperimentStore(data_dir).list_allow_entries()
+    assert entry.reason == "build tooling" and entry.match == "literal"
+    assert set(entry.conditions) == {"Name", "Path", "CommandLine", "host"}
+
+
+def test_results_feedback_as_pattern_widens_the_match(repo_root, data_dir):
+    app = _select_row(_detected(repo_root))
+    _labelled(app.multiselect, "Match on").set_value(["Path"])
+    _labelled(app.radio, "Values").set_value("pattern")
+    app.text_input(key="exp.fb.Path").input("C:\\Windows\\System32\\*")
+    _labelled(app.text_input, "Why is it expected?").input("System32 is ours")
+    app = _button(app, "Add to the allow-list").click().run()
+    assert not app.exception, app.exception
+    (entry,) = ExperimentStore(data_dir).list_allow_entries()
+    assert entry.match == "pattern"
+    assert entry.conditions == {"Path": "C:\\Windows\\System32\\*"}
+    assert _metric(app, "Suppressed") > 1
+
+
+def test_results_feedback_refuses_a_pattern_matching_everything(repo_root, data_dir):
+    app = _select_row(_detected(repo_root))
+    _labelled(app.multiselect, "Match on").set_value(["Name"])
+    _labelled(app.radio, "Values").set_value("pattern")
+    app.text_input(key="exp.fb.Name").input("*")
+    _labelled(app.text_input, "Why is it expected?").input("all fine")
+    app = _button(app, "Add to the allow-list").click().run()
+    assert any("every event" in e.value for e in app.error)
+    assert ExperimentStore(data_dir).list_allow_entries() == []
+
+
+def test_results_compare_with_the_saved_run(repo_root, data_dir):
+    app = _detected(repo_root)
+    app = app.button(key="exp.save").click().run()
+    assert not app.exception, app.exception
+    assert any(m.value.startswith("**0 new, 0 gone") for m in app.markdown)
+
+
+def test_results_alert_rule_says_whether_it_would_fire(repo_root, data_dir):
+    app = _detected(repo_root)
+    app = app.button(key="exp.save").click().run()
+    outliers = _metric(app, "Outliers")
+    _labelled(app.number_input, "Alert when outliers exceed").set_value(outliers - 1)
+    _labelled(app.text_input, "Or append to a file (JSON lines)").input("alerts.jsonl")
+    app = _button(app, "Add rule").click().run()
+    assert not app.exception, app.exception
+    assert any("would fire" in c.value for c in app.caption)
+    (rule,) = ExperimentStore(data_dir).list_alert_rules(
+        ExperimentStore(data_dir).list_experiments()[0].id
+    )
+    assert rule.threshold == outliers - 1
+
+
+def test_results_chart_filter_narrows_the_table(repo_root, data_dir):
+    app = _detected(repo_root)
+    app.session_state["exp.filters"] = {"probable_cause": "Path"}
+    app.run()
+    assert not app.exception, app.exception
+    (heading,) = [m.value for m in app.markdown if m.value.startswith("**Data and")]
+    shown = int(heading.split("(")[1].split(" ")[0].replace(",", ""))
+    assert 0 < shown < _metric(app, "Outliers")
+    assert any("Showing only: probable_cause = Path" in i.value for i in app.info)
+
+
+def test_results_method_parameters_are_saved_and_reopened(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    app.number_input(key="exp.param.conditional.alpha").set_value(2.0).run()
+    app = app.button(key="exp.detect").click().run()
+    app = app.button(key="exp.save").click().run()
+    assert not app.exception, app.exception
+    (summary,) = ExperimentStore(data_dir).list_experiments()
+    settings = ExperimentStore(data_dir).get_experiment(summary.id).settings
+    assert settings["method"] == "conditional"
+    assert settings["params"]["alpha"] == 2.0
+
+    reopened = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    reopened.query_params["id"] = summary.id
+    reopened.switch_page("pages/experiment.py").run()
+    assert reopened.number_input(key="exp.param.conditional.alpha").value == 2.0
+    assert any("--param alpha=2.0" in c.value for c in reopened.code)
+
+
+def test_results_sensitivity_is_saved_with_the_experiment(repo_root, data_dir):
+    app = _detected(repo_root)
+    app.selectbox(key="exp.sensitivity").select("top").run()
+    app.number_input(key="exp.sensitivity_value").set_value(7.0).run()
+    app = app.button(key="exp.save").click().run()
+    (summary,) = ExperimentStore(data_dir).list_experiments()
+    settings = ExperimentStore(data_dir).get_experiment(summary.id).settings
+    assert settings["params"]["threshold"] == {"kind": "top", "value": 7.0}
+    scored = app.session_state["workspace"].run.result
+    expected = scored.relabel(ThresholdRule("top", 7)).num_outliers
+    assert summary.last_outliers == expected
+
+
+def test_results_baseline_scores_against_it_and_saves_the_model(repo_root, data_dir):
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Baseline")
+    app = _button(app, "Create").click().run()
+    app.text_input(key="exp.query").input("host=MKT01").run()
+    app.selectbox(key="exp.baseline").select("sample-otrf-sysmon").run()
+    app.text_input(key="exp.baseline_query").input("NOT host=MKT01").run()
+    app = app.button(key="exp.detect").click().run()
+    assert not app.exception, app.exception
+    result = app.session_state["workspace"].run.result
+    assert result.annotated["first_seen"].astype(bool).any()
+
+    app = app.button(key="exp.save").click().run()
+    (summary,) = ExperimentStore(data_dir).list_experiments()
+    settings = ExperimentStore(data_dir).get_experiment(summary.id).settings
+    assert settings["baseline"]["query"] == "NOT host=MKT01"
+    assert settings["model"]["method"] == "conditional"
