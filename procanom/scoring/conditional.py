@@ -130,6 +130,9 @@ class _Prepared:
     codes: dict[str, np.ndarray]  # codes in the fitted tables, -1 unseen
     missing: dict[str, np.ndarray]  # empty values
     parents: np.ndarray | None  # parent row of each event, -1 none
+    # The fitted frame's own scores, term values and lineage, kept from
+    # fitting so that fit_score does not compute them twice.
+    scored: tuple | None = None
 
     def text(self, field: str) -> pa.Array:
         """The key of every event of ``field`` as text."""
@@ -146,6 +149,12 @@ def _reencode(encoded: EncodedColumn, derived: pa.Array) -> EncodedColumn:
     values = again.dictionary
     counts = np.bincount(codes, minlength=len(values)).astype(np.int64, copy=False)
     return EncodedColumn(codes=codes, values=values, counts=counts)
+
+
+def _no_first_seen(n: int) -> pd.arrays.ArrowStringArray:
+    """``n`` empty ``first_seen`` values, built by Arrow, not as Python objects."""
+    empty = pa.array([""], pa.string())
+    return pd.arrays.ArrowStringArray(empty.take(pa.array(np.zeros(n, np.int64))))
 
 
 def _split_templates(templates: Sequence[str]) -> tuple[list[str], list[list[str]]]:
@@ -389,8 +398,9 @@ class ConditionalDetector(BaseDetector):
         parents = link_parents(frame, self.link) if self.lineage > 0 else None
         missing = {f: self._is_empty(keys[f]) for f in keys}
         prepared = _Prepared(keys, codes, missing, parents)
-        own, _ = self._own_scores(prepared)
-        lineage_scores = self._lineage(prepared, own)[0]
+        own, values = self._own_scores(prepared)
+        lineage_scores, source = self._lineage(prepared, own)
+        prepared.scored = (own, values, lineage_scores, source)
         self.host_field_ = next(
             (f for f, r in self.roles_.items() if r == "host" and self.host_baseline),
             None,
@@ -627,14 +637,17 @@ class ConditionalDetector(BaseDetector):
         prepared = self._prepare(frame, same_as_fit)
         self._fitted_frame = None
         codes = prepared.codes
-        own, values = self._own_scores(prepared)
-        lineage_scores, source = self._lineage(prepared, own)
+        if prepared.scored is not None:
+            own, values, lineage_scores, source = prepared.scored
+        else:
+            own, values = self._own_scores(prepared)
+            lineage_scores, source = self._lineage(prepared, own)
         scores = self._against_host(codes, lineage_scores)
 
         rule = self._threshold_rule()
         is_outlier, fence = apply_threshold(scores, rule)
         first_seen = (
-            np.full(n, "", dtype=object)
+            _no_first_seen(n)
             if same_as_fit
             else self._first_seen(codes, prepared.missing)
         )
@@ -680,7 +693,7 @@ class ConditionalDetector(BaseDetector):
         scores: np.ndarray,
         source: np.ndarray,
         is_outlier: np.ndarray,
-        first_seen: np.ndarray,
+        first_seen: np.ndarray | pd.arrays.ArrowStringArray,
     ) -> pd.DataFrame:
         n = len(frame)
         codes = prepared.codes
