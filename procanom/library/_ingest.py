@@ -195,22 +195,42 @@ class _Stager:
             params.append(source.name)
         before = self.data.rows
         self.conn.execute(
-            "INSERT INTO raw BY NAME SELECT (row_number() OVER ()) - 1 + ? AS _row, *"
-            f"{extra} FROM read_csv(?, header = true, columns = ?, "
-            "delim = ?, quote = '\"', escape = '\"', strict_mode = true, "
+            f"INSERT INTO raw BY NAME SELECT *{extra} FROM read_csv(?, header = true, "
+            "columns = ?, delim = ?, quote = '\"', escape = '\"', strict_mode = true, "
             "null_padding = false, encoding = 'utf-8', auto_detect = false)",
-            [
-                before,
-                *params,
-                str(source.path),
-                dict.fromkeys(stored, "VARCHAR"),
-                delimiter,
-            ],
+            [*params, str(source.path), dict.fromkeys(stored, "VARCHAR"), delimiter],
         )
-        added = self.conn.execute(
-            "SELECT count(*) FROM raw WHERE _row >= ?", [before]
-        ).fetchone()[0]
+        added = self._number_new_rows(before)
         self.data.rows += added
+        return added
+
+    def _number_new_rows(self, first_row: int) -> int:
+        """Give the rows just inserted (``_row`` NULL) their numbers in order.
+
+        ``row_number() OVER ()`` in the insert would run on one thread over
+        every row. The insert keeps the file's order instead (the writer
+        preserves insertion order), so each new row's ``rowid`` already
+        follows the file and only needs shifting to start at ``first_row``.
+        """
+        low, high, added = self.conn.execute(
+            "SELECT min(rowid), max(rowid), count(*) FROM raw WHERE _row IS NULL"
+        ).fetchone()
+        if not added:
+            return 0
+        if high - low + 1 == added:
+            self.conn.execute(
+                "UPDATE raw SET _row = rowid - ? + ? WHERE _row IS NULL",
+                [low, first_row],
+            )
+        else:
+            # Row ids with gaps (never seen after a plain insert): number
+            # them in row-id order, which is still the file's order.
+            self.conn.execute(
+                "UPDATE raw SET _row = numbered.n FROM (SELECT rowid AS id, "
+                "row_number() OVER (ORDER BY rowid) - 1 + ? AS n FROM raw "
+                "WHERE _row IS NULL) AS numbered WHERE raw.rowid = numbered.id",
+                [first_row],
+            )
         return added
 
     def finish(self) -> StagedData:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from procanom.errors import InputFileError, ParameterError
 from procanom.io import read_events
 from procanom.library import DatasetLibrary, content_id
-from procanom.library._ingest import PASS_THROUGH_FIELDS
+from procanom.library._ingest import PASS_THROUGH_FIELDS, Source, _Stager
 from procanom.schema import to_process_events
 from procanom.store import ExperimentStore
 
@@ -109,6 +110,34 @@ def test_library_csv_with_broken_row_reports_it(tmp_path):
         assert info.rows_skipped == expected.report.rows_skipped == 1
         assert info.skipped[0]["line"] == expected.report.skipped[0].line
         pd.testing.assert_frame_equal(library.search(info.id), expected.frame)
+
+
+def test_stager_numbers_csv_rows_in_file_order_after_earlier_files(tmp_path):
+    # A first file that DuckDB gave up on is dropped again, leaving row-id
+    # gaps; the next files' rows still count on from the rows kept.
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("Name,CommandLine\ncmd.exe,one\nnet.exe,two\n", "utf-8")
+    second.write_text("Name,CommandLine\nwmic.exe,three\nsc.exe,four\n", "utf-8")
+    conn = duckdb.connect(config={"preserve_insertion_order": True})
+    stager = _Stager(conn, multi=True)
+    stager.add_csv(Source("a.csv", first), ["Name", "CommandLine"], ",")
+    stager.add_csv(Source("b.csv", first), ["Name", "CommandLine"], ",")
+    stager.drop_from(2)
+    stager.add_csv(Source("b.csv", second), ["Name", "CommandLine"], ",")
+    conn.execute("INSERT INTO raw (r0, r1) VALUES ('y', 'gap'), ('x', 'gone')")
+    conn.execute("DELETE FROM raw WHERE r0 = 'x'")
+    conn.execute("INSERT INTO raw (r0, r1) VALUES ('z', 'after')")
+
+    assert stager._number_new_rows(4) == 2
+    rows = conn.execute("SELECT _row, r1, rs FROM raw ORDER BY _row").fetchall()
+    assert rows == [
+        (0, "one", "a.csv"),
+        (1, "two", "a.csv"),
+        (2, "three", "b.csv"),
+        (3, "four", "b.csv"),
+        (4, "gap", None),
+        (5, "after", None),
+    ]
 
 
 def test_library_identity_path_keeps_canonical_data_as_read(tmp_path):
