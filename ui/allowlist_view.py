@@ -18,6 +18,7 @@ from procanom.allowlist import allowlist_from_csv, allowlist_to_csv
 from procanom.errors import InputFileError, ProcanomError
 from procanom.store import AllowEntry
 from ui import resources
+from ui.text import literal
 
 #: Filter choices besides one experiment's id.
 ALL_ENTRIES = "__all__"
@@ -167,7 +168,7 @@ def entry_detail(store, entry: AllowEntry, titles: dict[str, str]) -> None:
     """Enable or disable, delete with confirmation, and edit one entry."""
     with st.container(border=True, key=f"allow-entry-{entry.id}"):
         state = "enabled" if entry.enabled else "disabled, suppressing nothing"
-        st.markdown(f"**{describe_conditions(entry)}**")
+        st.markdown(f"**{literal(describe_conditions(entry))}**")
         st.caption(
             f"{state.capitalize()}. Added by {entry.author or 'unknown'} on"
             f" {_when(entry.created_at)}; last changed {_when(entry.updated_at)}."
@@ -250,7 +251,7 @@ def _edit_form(store, entry: AllowEntry, titles: dict[str, str]) -> None:
             experiment_id=None if scope == GLOBAL_ENTRIES else scope,
         )
     except ProcanomError as error:
-        st.error(f"Not saved: {error}")
+        st.error(literal(f"Not saved: {error}"))
         return
     _forget_edits(entry.id)
     st.toast("Saved the allow-list entry.")
@@ -325,7 +326,7 @@ def add_form(store, titles: dict[str, str], default_scope: str) -> None:
                 author=resources.analyst(),
             )
         except ProcanomError as error:
-            st.error(f"Not added: {error}")
+            st.error(literal(f"Not added: {error}"))
             return
         for suffix in _ADD_KEYS:
             st.session_state.pop(f"allow.add.{suffix}", None)
@@ -350,7 +351,7 @@ def _export(entries: Sequence[AllowEntry]) -> None:
     try:
         text = allowlist_to_csv(entries)
     except ProcanomError as error:
-        st.error(f"Cannot export: {error}")
+        st.error(literal(f"Cannot export: {error}"))
         return
     st.download_button(
         f"Export {len(entries)} entries as CSV",
@@ -417,18 +418,18 @@ def _import(store, titles: dict[str, str], default_scope: str) -> None:
         )
         saved = store.add_allow_entries(entries) if entries else []
     except ProcanomError as error:
-        st.error(f"Nothing imported: {error}")
+        st.error(literal(f"Nothing imported: {error}"))
         return
 
     if saved:
-        st.success(f"Added {len(saved)} entries from {upload.name}.")
+        st.success(literal(f"Added {len(saved)} entries from {upload.name}."))
     if problems:
         st.warning(
             f"{len(problems)} row(s) of {upload.name} not added:\n\n"
             + "\n".join(f"- {problem}" for problem in problems)
         )
     elif not saved:
-        st.warning(f"{upload.name} holds no entries (only a header).")
+        st.warning(literal(f"{upload.name} holds no entries (only a header)."))
 
 
 def read_csv_rows(

@@ -9,6 +9,7 @@ from procanom.errors import ProcanomError
 from procanom.library import DatasetInfo
 from procanom.schema import PROCESS_FIELDS
 from ui import resources
+from ui.text import literal
 
 _SAMPLE_PREFIX = "sample-"
 
@@ -41,10 +42,10 @@ def _ingest_upload(store, library, name: str, files) -> None:
         with st.spinner(f"Reading {len(files)} file(s)…"):
             info = library.ensure_ingested(store, record.id)
     except ProcanomError as error:
-        st.error(str(error))
+        st.error(literal(error))
         return
     st.session_state["data.selected"] = info.id
-    st.success(f"Added {info.name!r}: {info.events:,} process events.")
+    st.success(literal(f"Added {info.name!r}: {info.events:,} process events."))
 
 
 def _server_folders(store, library) -> None:
@@ -69,10 +70,10 @@ def _server_folders(store, library) -> None:
             with st.spinner("Ingesting…"):
                 info = library.add_to_store(store, chosen, name.strip() or chosen[0])
         except ProcanomError as error:
-            st.error(str(error))
+            st.error(literal(error))
             return
         st.session_state["data.selected"] = info.id
-        st.success(f"Added {info.name!r}: {info.events:,} process events.")
+        st.success(literal(f"Added {info.name!r}: {info.events:,} process events."))
 
 
 def dataset_list(library) -> DatasetInfo | None:
@@ -109,7 +110,7 @@ def dataset_list(library) -> DatasetInfo | None:
 
 def dataset_detail(store, library, info: DatasetInfo) -> None:
     """Preview, field profile, mapping, rename and delete for one dataset."""
-    st.subheader(info.name)
+    st.subheader(literal(info.name))
     for warning in info.warnings:
         st.warning(warning)
     preview, profile, mapping, manage = st.tabs(
@@ -195,7 +196,7 @@ def _mapping(library, info: DatasetInfo) -> None:
             with st.spinner("Mapping the events again…"):
                 library.set_mapping(info.id, {"sources": new_sources, "derived": kept})
         except ProcanomError as error:
-            st.error(str(error))
+            st.error(literal(error))
             return
         st.success("Mapping applied.")
         st.rerun()

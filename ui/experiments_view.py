@@ -9,6 +9,7 @@ import streamlit as st
 from procanom.errors import ProcanomError, StaleEditError
 from procanom.experiment import ExperimentSettings
 from procanom.samples import DEFAULT_SAMPLE
+from ui.text import literal
 from ui.workspace import open_experiment
 
 EXPERIMENT_PAGE = "pages/experiment.py"
@@ -54,9 +55,9 @@ def _experiment_card(store, summary) -> None:
     key = summary.id
     with st.container(border=True, key=f"card-{key}"):
         info, numbers = st.columns([3, 2])
-        info.markdown(f"**{_escape(summary.title)}**")
+        info.markdown(f"**{literal(summary.title)}**")
         if summary.description:
-            info.caption(_escape(summary.description))
+            info.caption(literal(summary.description))
         info.caption("Fields: " + (", ".join(summary.fields) or "none yet"))
         if summary.last_run_at:
             numbers.caption(f"Last run {summary.last_run_at}")
@@ -84,7 +85,7 @@ def _experiment_card(store, summary) -> None:
         if editing:
             _edit_form(store, summary)
         if deleting:
-            st.warning(f"Delete {summary.title!r} and its run history?")
+            st.warning(literal(f"Delete {summary.title!r} and its run history?"))
             if st.button("Yes, delete it", key=f"confirm_delete.{key}"):
                 store.delete_experiment(key)
                 st.session_state.pop(f"delete.{key}", None)
@@ -104,7 +105,7 @@ def _edit_form(store, summary) -> None:
                     description=description.strip(),
                 )
             except StaleEditError as error:
-                st.error(f"Not saved: {error}")
+                st.error(literal(f"Not saved: {error}"))
                 return
             st.session_state.pop(f"edit.{summary.id}", None)
             st.rerun()
@@ -119,12 +120,6 @@ def import_form(store) -> None:
                 payload = json.loads(upload.getvalue().decode("utf-8-sig"))
                 imported = store.import_experiments(payload)
             except (ValueError, ProcanomError) as error:
-                st.error(f"{upload.name}: {error}")
+                st.error(literal(f"{upload.name}: {error}"))
                 return
             st.success(f"Imported {len(imported)} experiment(s).")
-
-
-def _escape(text: str) -> str:
-    """Show text literally in markdown (titles may hold * _ ` or links)."""
-    specials = "\\`*_{}[]()#+-.!|<>~$"
-    return "".join("\\" + c if c in specials else c for c in text)

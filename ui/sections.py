@@ -26,6 +26,7 @@ from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
 from ui import act_view, resources, results_view
+from ui.text import literal
 from ui.workspace import (
     METHOD_LABELS,
     RunState,
@@ -53,7 +54,7 @@ _HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
 def header(workspace: Workspace) -> None:
     """Title, description and whether the page differs from the saved state."""
     experiment = workspace.experiment
-    st.title(experiment.title)
+    st.title(literal(experiment.title))
     if experiment.description:
         st.caption(experiment.description)
     if is_draft(workspace):
@@ -105,7 +106,7 @@ def data_source(workspace: Workspace) -> DatasetInfo | None:
     try:
         info = resources.dataset_for(kind, key)
     except ProcanomError as error:
-        st.error(f"Could not read the data: {error}")
+        st.error(literal(f"Could not read the data: {error}"))
         return None
     _load_report(info)
     return info
@@ -171,7 +172,7 @@ def _upload(store, datasets: dict) -> None:
     st.session_state["exp.upload_signature"] = signature
     st.session_state["exp.dataset"] = record.id
     st.session_state["exp.wanted_file"] = None
-    st.toast(f"Kept {len(files)} file(s) as dataset {record.name!r}.")
+    st.toast(literal(f"Kept {len(files)} file(s) as dataset {record.name!r}."))
 
 
 def _load_report(info: DatasetInfo) -> None:
@@ -247,11 +248,11 @@ def search(info: DatasetInfo) -> int | None:
             info.id, info.updated_at, settings.query, _time_key(settings)
         )
     except QueryError as error:
-        st.error(f"Search: {error.problem}")
+        st.error(literal(f"Search: {error.problem}"))
         st.code(error.pointer(), language=None)
         return None
     except ProcanomError as error:
-        st.error(f"Time range: {error}")
+        st.error(literal(f"Time range: {error}"))
         return None
     st.caption(f"{matching:,} of {info.events:,} events match.")
     return matching
@@ -310,9 +311,10 @@ def fields(info: DatasetInfo) -> None:
             row["present"]
             and row["distinct"] / max(row["present"], 1) >= NEAR_UNIQUE_SHARE
         ):
-            st.warning(f"`{name}`: {row['note'] or 'nearly every value is distinct.'}")
+            note = row["note"] or "nearly every value is distinct."
+            st.warning(literal(f"{name}: {note}"))
         elif row["note"]:
-            st.info(f"`{name}`: {row['note']}")
+            st.info(literal(f"{name}: {row['note']}"))
 
 
 # --- 4. Method ---------------------------------------------------------------
@@ -419,7 +421,7 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
             result = _score(info, settings)
         except ProcanomError as error:
             status.update(label="Detection failed", state="error")
-            st.error(str(error))
+            st.error(literal(error))
             return
         status.update(label=f"Scored {result.num_events:,} events", state="complete")
     workspace.run = RunState(
@@ -536,7 +538,7 @@ def save(
             settings=_with_model(settings, workspace.run),
         )
     except StaleEditError as error:
-        st.error(f"Not saved: {error}")
+        st.error(literal(f"Not saved: {error}"))
         return
     workspace.experiment = experiment
     run = workspace.run

@@ -143,7 +143,7 @@ def test_results_chart_filter_narrows_the_table(repo_root, data_dir):
     (heading,) = [m.value for m in app.markdown if m.value.startswith("**Data and")]
     shown = int(heading.split("(")[1].split(" ")[0].replace(",", ""))
     assert 0 < shown < _metric(app, "Outliers")
-    assert any("Showing only: probable_cause = Path" in i.value for i in app.info)
+    assert any("Showing only: probable\\_cause = Path" in i.value for i in app.info)
 
 
 def test_results_method_parameters_are_saved_and_reopened(repo_root, data_dir):

@@ -1,0 +1,27 @@
+"""Text from events and users is shown literally, never rendered."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.text import literal
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "[click](javascript:alert(1))",
+        "**bold** _it_ `code` $x^2$",
+        'cmd.exe /c "echo | findstr #1"',
+        "C:\\Users\\*\\AppData",
+    ],
+)
+def test_literal_escapes_every_markdown_special(text):
+    escaped = literal(text)
+    # Every special character is preceded by a backslash...
+    unescaped = escaped.replace("\\\\", "").replace("\\", "")
+    assert unescaped == text.replace("\\", "")
+    # ...so nothing markdown acts on is left bare.
+    for special in "<>[]*_`$|#":
+        assert special not in escaped.replace("\\" + special, "")
