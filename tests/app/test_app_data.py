@@ -12,13 +12,6 @@ TIMEOUT = 60
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "appdata"
-    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def dataset(data_dir, shared_data):
     store = ExperimentStore(data_dir)
     library = DatasetLibrary(data_dir)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
 
 from procanom.cli import main as cli_main
@@ -20,25 +20,9 @@ FIELDS = ["Name", "Path", "CommandLine", "host"]
 TIMEOUT = 60
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "appdata"
-    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
-    return folder
-
-
 def _app(repo_root) -> AppTest:
     app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
     return app.run()
-
-
-def _button(app: AppTest, label: str):
-    return next(b for b in app.button if b.label == label)
-
-
-def _metric(app: AppTest, label: str) -> int:
-    value = next(m.value for m in app.metric if m.label == label)
-    return int(str(value).replace(",", ""))
 
 
 def _cli_counts(tmp_path, *args: str) -> dict:
@@ -65,7 +49,7 @@ def _cli_counts(tmp_path, *args: str) -> dict:
 def _create(app: AppTest, title: str) -> AppTest:
     app.text_input(key="new.title").input(title)
     app.text_area(key="new.description").input("Which processes do not belong?")
-    return _button(app, "Create").click().run()
+    return button(app, "Create").click().run()
 
 
 def test_app_flow_create_detect_save_reopen_history(repo_root, data_dir, tmp_path):
@@ -82,8 +66,8 @@ def test_app_flow_create_detect_save_reopen_history(repo_root, data_dir, tmp_pat
     app = app.button(key="exp.detect").click().run()
     assert not app.exception, app.exception
     expected = _cli_counts(tmp_path, "--method", "histogram", "--no-cutoff")
-    assert _metric(app, "Outliers") == expected["outliers"] > 0
-    assert _metric(app, "Total Events") == expected["total"] == 1316
+    assert metric(app, "Outliers") == expected["outliers"] > 0
+    assert metric(app, "Total Events") == expected["total"] == 1316
     assert any("Draft" in w.value for w in app.warning)
 
     app = app.button(key="exp.save").click().run()
@@ -113,7 +97,7 @@ def test_app_flow_create_detect_save_reopen_history(repo_root, data_dir, tmp_pat
     reopened = reopened.button(key="exp.load_run").click().run()
     assert not reopened.exception, reopened.exception
     assert reopened.checkbox(key="exp.cutoff").value is False
-    assert _metric(reopened, "Outliers") == expected["outliers"]
+    assert metric(reopened, "Outliers") == expected["outliers"]
 
 
 def test_app_flow_strict_default_matches_cli(repo_root, data_dir, tmp_path):
@@ -121,8 +105,8 @@ def test_app_flow_strict_default_matches_cli(repo_root, data_dir, tmp_path):
     app = app.button(key="exp.detect").click().run()
     assert not app.exception, app.exception
     expected = _cli_counts(tmp_path)
-    assert _metric(app, "Outliers") == expected["outliers"]
-    assert _metric(app, "Total Events") == expected["total"]
+    assert metric(app, "Outliers") == expected["outliers"]
+    assert metric(app, "Total Events") == expected["total"]
 
 
 def test_app_bad_search_points_at_the_problem(repo_root, data_dir):

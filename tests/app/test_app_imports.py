@@ -12,13 +12,6 @@ from procanom.store import ExperimentStore
 TIMEOUT = 60
 
 
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "appdata"
-    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
-    return folder
-
-
 def _open(repo_root, experiment_id: str) -> AppTest:
     app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
     app.query_params["id"] = experiment_id

@@ -3,29 +3,13 @@ alerts, chart filters and method parameters, on the bundled sample."""
 
 from __future__ import annotations
 
-import pytest
+from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
 
 from procanom.scoring import ThresholdRule
 from procanom.store import ExperimentStore
 
 TIMEOUT = 60
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "appdata"
-    monkeypatch.setenv("PROCANOM_DATA_DIR", str(folder))
-    return folder
-
-
-def _metric(app: AppTest, label: str) -> int:
-    value = next(m.value for m in app.metric if m.label == label)
-    return int(str(value).replace(",", ""))
-
-
-def _button(app: AppTest, label: str):
-    return next(b for b in app.button if b.label == label)
 
 
 def _labelled(widgets, label: str):
@@ -36,7 +20,7 @@ def _detected(repo_root, method: str = "histogram") -> AppTest:
     """A new experiment on the sample, scored with ``method`` (Splunk's rule)."""
     app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
     app.text_input(key="new.title").input("Results")
-    app = _button(app, "Create").click().run()
+    app = button(app, "Create").click().run()
     app.selectbox(key="exp.method").select(method).run()
     if method == "histogram":
         app.checkbox(key="exp.cutoff").uncheck().run()
@@ -60,7 +44,7 @@ def test_results_sensitivity_relabels_without_scoring_again(repo_root, data_dir)
     assert not app.exception, app.exception
     scored = app.session_state["workspace"].run.result
     expected = scored.relabel(ThresholdRule("top", 5)).num_outliers
-    assert _metric(app, "Outliers") == expected
+    assert metric(app, "Outliers") == expected
     assert next(m.value for m in app.metric if m.label == "Seconds") == seconds
     assert not any("changed since this run" in i.value for i in app.info)
 
@@ -76,13 +60,13 @@ def test_results_selected_row_shows_its_explanation(repo_root, data_dir):
 
 def test_results_feedback_suppresses_the_event_and_counts_it(repo_root, data_dir):
     app = _select_row(_detected(repo_root))
-    before = _metric(app, "Outliers")
+    before = metric(app, "Outliers")
     _labelled(app.text_input, "Why is it expected?").input("build tooling")
-    app = _button(app, "Add to the allow-list").click().run()
+    app = button(app, "Add to the allow-list").click().run()
     assert not app.exception, app.exception
 
-    assert _metric(app, "Outliers") == before - 1
-    assert _metric(app, "Suppressed") == 1
+    assert metric(app, "Outliers") == before - 1
+    assert metric(app, "Suppressed") == 1
     (entry,) = ExperimentStore(data_dir).list_allow_entries()
     assert entry.reason == "build tooling" and entry.match == "literal"
     assert set(entry.conditions) == {"Name", "Path", "CommandLine", "host"}
@@ -94,12 +78,12 @@ def test_results_feedback_as_pattern_widens_the_match(repo_root, data_dir):
     _labelled(app.radio, "Values").set_value("pattern")
     app.text_input(key="exp.fb.Path").input("C:\\Windows\\System32\\*")
     _labelled(app.text_input, "Why is it expected?").input("System32 is ours")
-    app = _button(app, "Add to the allow-list").click().run()
+    app = button(app, "Add to the allow-list").click().run()
     assert not app.exception, app.exception
     (entry,) = ExperimentStore(data_dir).list_allow_entries()
     assert entry.match == "pattern"
     assert entry.conditions == {"Path": "C:\\Windows\\System32\\*"}
-    assert _metric(app, "Suppressed") > 1
+    assert metric(app, "Suppressed") > 1
 
 
 def test_results_feedback_refuses_a_pattern_matching_everything(repo_root, data_dir):
@@ -108,7 +92,7 @@ def test_results_feedback_refuses_a_pattern_matching_everything(repo_root, data_
     _labelled(app.radio, "Values").set_value("pattern")
     app.text_input(key="exp.fb.Name").input("*")
     _labelled(app.text_input, "Why is it expected?").input("all fine")
-    app = _button(app, "Add to the allow-list").click().run()
+    app = button(app, "Add to the allow-list").click().run()
     assert any("every event" in e.value for e in app.error)
     assert ExperimentStore(data_dir).list_allow_entries() == []
 
@@ -123,10 +107,10 @@ def test_results_compare_with_the_saved_run(repo_root, data_dir):
 def test_results_alert_rule_says_whether_it_would_fire(repo_root, data_dir):
     app = _detected(repo_root)
     app = app.button(key="exp.save").click().run()
-    outliers = _metric(app, "Outliers")
+    outliers = metric(app, "Outliers")
     _labelled(app.number_input, "Alert when outliers exceed").set_value(outliers - 1)
     _labelled(app.text_input, "Or append to a file (JSON lines)").input("alerts.jsonl")
-    app = _button(app, "Add rule").click().run()
+    app = button(app, "Add rule").click().run()
     assert not app.exception, app.exception
     assert any("would fire" in c.value for c in app.caption)
     (rule,) = ExperimentStore(data_dir).list_alert_rules(
@@ -142,7 +126,7 @@ def test_results_chart_filter_narrows_the_table(repo_root, data_dir):
     assert not app.exception, app.exception
     (heading,) = [m.value for m in app.markdown if m.value.startswith("**Data and")]
     shown = int(heading.split("(")[1].split(" ")[0].replace(",", ""))
-    assert 0 < shown < _metric(app, "Outliers")
+    assert 0 < shown < metric(app, "Outliers")
     assert any("Showing only: probable\\_cause = Path" in i.value for i in app.info)
 
 
@@ -180,7 +164,7 @@ def test_results_sensitivity_is_saved_with_the_experiment(repo_root, data_dir):
 def test_results_baseline_scores_against_it_and_saves_the_model(repo_root, data_dir):
     app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
     app.text_input(key="new.title").input("Baseline")
-    app = _button(app, "Create").click().run()
+    app = button(app, "Create").click().run()
     app.text_input(key="exp.query").input("host=MKT01").run()
     app.selectbox(key="exp.baseline").select("sample-otrf-sysmon").run()
     app.text_input(key="exp.baseline_query").input("NOT host=MKT01").run()
