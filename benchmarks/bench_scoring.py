@@ -140,7 +140,9 @@ def runner(candidate: str) -> Callable[[pd.DataFrame], int]:
     return run_method(candidate)
 
 
-def input_of(candidate: str, frame: pd.DataFrame, templated: pd.DataFrame):
+def input_of(
+    candidate: str, frame: pd.DataFrame, templated: pd.DataFrame
+) -> pd.DataFrame:
     """The frame a candidate runs on: with ingest templates where it reads them."""
     return templated if candidate in TEMPLATED_METHODS else frame
 
