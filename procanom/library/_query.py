@@ -25,11 +25,9 @@ from procanom.library._connect import query_arrow
 from procanom.profile import is_internal_field, is_label_field
 from procanom.scoring import (
     DetectionResult,
-    HistogramDetector,
     detect,
     make_detector,
 )
-from procanom.scoring.histogram import _FieldModel
 from procanom.scoring.tree import _HOST_COLUMNS, _TIME_COLUMNS, GUID_LINK, PID_LINK
 from procanom.search import (
     Query,
@@ -304,17 +302,17 @@ class DatasetView:
         # Unknown parameters are refused exactly as the in-memory path does.
         make_detector(settings.method, fields=fields, **params)
 
-        if settings.method != HistogramDetector.name:
-            # The conditional method links events to their parent's event;
-            # without the link columns it would score without lineage.
-            links = [c for c in self.names if c in _LINK_COLUMNS and c not in fields]
-            frame = self.search(selection, fields + links, None, 0)
-            return detect(frame, fields, settings.method, **params)
-
-        result = self._histogram(selection, fields, params)
+        # The selected fields come out of DuckDB as Arrow-backed text and are
+        # scored by the method itself, so every path gives the same bits.
+        # The conditional method also links events to their parent's event:
+        # without the link columns it would score without lineage.
+        links = [c for c in self.names if c in _LINK_COLUMNS and c not in fields]
+        frame = self.search(selection, fields + links, None, 0)
+        result = detect(frame, fields, settings.method, **params)
         result.seconds = time.perf_counter() - started
         logger.info(
-            "histogram scored %d events on %s in DuckDB: %d outliers (%s) in %.3f s",
+            "%s scored %d events on %s: %d outliers (%s) in %.3f s",
+            settings.method,
             result.num_events,
             ", ".join(fields),
             result.num_outliers,
@@ -322,88 +320,6 @@ class DatasetView:
             result.seconds,
         )
         return result
-
-    def _histogram(
-        self, selection: _Selection, fields: list[str], params: dict
-    ) -> DetectionResult:
-        """Count values in DuckDB, then let the histogram method do its sums.
-
-        DuckDB finds each field's distinct values, their counts and every
-        event's value id; those are exactly the fitted state of
-        :class:`HistogramDetector`, which then scores with its own
-        arithmetic, so both paths give the same bits.
-        """
-        numeric = list(params.get("numeric_fields") or [])
-        detector = make_detector(HistogramDetector.name, fields=fields, **params)
-        stored = [self.stored[f] for f in fields]
-
-        cursor = self.cursor
-        # Values as scored: missing and empty are one value, as
-        # procanom.scoring's encoder has it.
-        values_sql = ", ".join(
-            f"{q} AS a{i}, COALESCE({q}, '') AS v{i}" for i, q in enumerate(stored)
-        )
-        cursor.execute(
-            f"CREATE TEMP TABLE sel AS SELECT {self.row} AS r, {values_sql} "
-            f"FROM {self.source} WHERE {selection.sql}",
-            selection.params,
-        )
-        try:
-            models, codes = {}, []
-            for i, name in enumerate(fields):
-                if name in numeric:
-                    continue
-                cursor.execute(
-                    f"CREATE TEMP TABLE g{i} AS SELECT v, n, "
-                    "row_number() OVER () - 1 AS k FROM "
-                    f"(SELECT v{i} AS v, count(*) AS n FROM sel GROUP BY v{i})"
-                )
-                groups = query_arrow(cursor, f"SELECT v, n FROM g{i} ORDER BY k")
-                models[name] = (groups.column(0), groups.column(1).to_numpy())
-                codes.append(i)
-            joins = " ".join(f"JOIN g{i} ON sel.v{i} = g{i}.v" for i in codes)
-            outputs = ", ".join(
-                ["sel.r", *(f"sel.a{i}" for i in range(len(fields)))]
-                + [f"g{i}.k" for i in codes]
-            )
-            table = query_arrow(
-                cursor, f"SELECT {outputs} FROM sel {joins} ORDER BY sel.r"
-            )
-        finally:
-            for statement in ["DROP TABLE IF EXISTS sel"] + [
-                f"DROP TABLE IF EXISTS g{i}" for i in range(len(fields))
-            ]:
-                cursor.execute(statement)
-
-        index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
-        frame = pd.DataFrame(
-            {f: _text_series(table.column(1 + i), index) for i, f in enumerate(fields)},
-            index=index,
-        )
-        if len(frame) == 0:
-            return detect(frame, fields, HistogramDetector.name, **params)
-
-        fitted = {}
-        position = 1 + len(fields)
-        for name in fields:
-            if name in numeric:
-                fitted[name] = HistogramDetector._fit_field(frame[name], True)
-                continue
-            values, counts = models[name]
-            event_codes = table.column(position).to_numpy().astype(np.int64)
-            position += 1
-            fitted[name] = _FieldModel(
-                False,
-                values.combine_chunks(),
-                None,
-                counts.astype(np.int64, copy=False),
-                event_codes,
-            )
-        del table
-        detector.fields_ = list(fields)
-        detector.n_events_ = len(frame)
-        detector.models_ = fitted
-        return detector._score(frame, same_as_fit=True)
 
 
 def _note(label: bool, role: str, present: int, distinct: int) -> str:
