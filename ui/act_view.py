@@ -1,0 +1,179 @@
+"""Acting on a result: compare runs, alert rules, exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from procanom import report
+from procanom.alerts import evaluate
+from procanom.compare import compare_outliers
+from procanom.errors import ProcanomError
+from procanom.export import to_csv, to_json
+from procanom.scoring import DetectionResult
+from ui import resources
+from ui.text import literal
+from ui.workspace import Workspace
+
+#: Outliers explained in the downloads, the most unusual first.
+EXPLAINED_IN_EXPORTS = 200
+
+
+def compare(workspace: Workspace, result: DetectionResult) -> None:
+    """New, gone and still-flagged outliers between two runs."""
+    store = resources.get_store()
+    runs = store.list_runs(workspace.experiment.id)
+    if not runs:
+        st.caption("Save this run, then compare it with later ones.")
+        return
+    labels = {"current": "This result (on the page)"}
+    labels |= {r.id: f"{r.started_at} ({r.num_outliers:,} outliers)" for r in runs}
+    left, right = st.columns(2)
+    older = left.selectbox(
+        "Earlier run", [r.id for r in runs], format_func=labels.get, key="exp.cmp_old"
+    )
+    newer = right.selectbox(
+        "Later run", list(labels), format_func=labels.get, key="exp.cmp_new"
+    )
+    try:
+        old = store.run_outliers(older)
+        new = result.annotated if newer == "current" else store.run_outliers(newer)
+        comparison = compare_outliers(old, new, result.fields)
+    except ProcanomError as error:
+        st.error(literal(error))
+        return
+    st.markdown(f"**{comparison.describe()}**")
+    for warning in comparison.warnings:
+        st.warning(warning)
+    new_tab, gone_tab, changed_tab = st.tabs(["New", "Gone", "Count changed"])
+    new_tab.dataframe(comparison.new_outliers, hide_index=True)
+    gone_tab.dataframe(comparison.gone_outliers, hide_index=True)
+    changed_tab.dataframe(comparison.counts_changed, hide_index=True)
+
+
+def alerts(workspace: Workspace, result: DetectionResult) -> None:
+    """The experiment's alert rules; whether each would fire on this result."""
+    store = resources.get_store()
+    rules = store.list_alert_rules(workspace.experiment.id)
+    st.caption(
+        "Rules are checked when the experiment is re-run with"
+        f" `procanom run {workspace.experiment.id}` (cron, Task Scheduler);"
+        " here you see whether each would fire on the result above."
+    )
+    for rule in rules:
+        decision = evaluate(rule, result)
+        where = ", ".join(d.get("url") or d.get("path", "") for d in rule.destinations)
+        with st.container(border=True):
+            st.markdown(
+                f"More than **{rule.threshold:,}**"
+                + (" new" if rule.only_new else "")
+                + " outliers"
+                + (
+                    f" with probable cause {literal(', '.join(rule.only_causes))}"
+                    if rule.only_causes
+                    else ""
+                )
+                + f" → {literal(where) if where else 'no destination'}"
+            )
+            verdict = "would fire" if decision.fired else "would stay quiet"
+            st.caption(literal(f"On this result: {verdict} ({decision.reason})."))
+            if st.button("Delete rule", key=f"exp.alert_delete.{rule.id}"):
+                store.delete_alert_rule(rule.id)
+                st.rerun()
+    with st.form("exp.alert_form", clear_on_submit=True):
+        st.markdown("**New alert rule**")
+        threshold = st.number_input("Alert when outliers exceed", min_value=0, step=1)
+        causes = st.multiselect("Only these probable causes", result.fields)
+        only_new = st.checkbox("Only outliers new since the previous run")
+        url = st.text_input("Webhook URL (Slack, Teams or any JSON receiver)")
+        path = st.text_input("Or append to a file (JSON lines)")
+        if not st.form_submit_button("Add rule"):
+            return
+    destinations = []
+    if url.strip():
+        destinations.append({"type": "webhook", "url": url.strip()})
+    if path.strip():
+        destinations.append({"type": "file", "path": path.strip()})
+    try:
+        store.add_alert_rule(
+            workspace.experiment.id,
+            threshold=int(threshold),
+            only_causes=causes or None,
+            only_new=only_new,
+            destinations=destinations,
+        )
+    except ProcanomError as error:
+        st.error(literal(error))
+        return
+    st.rerun()
+
+
+def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
+    """Downloads: outliers, every event, and a one-file HTML report."""
+    stem = workspace.experiment.title.strip().replace(" ", "_")[:60] or "results"
+    explained: dict[str, object] = {}
+
+    def explanations():
+        # Explaining every outlier costs a pass over the events: only when a
+        # file is asked for, once per page view.
+        if "value" not in explained:
+            explained["value"] = None
+            frame = load_events() if result.num_outliers else None
+            if frame is not None:
+                from procanom.explain import explain_outliers
+
+                explained["value"] = explain_outliers(
+                    result, frame, limit=EXPLAINED_IN_EXPORTS
+                )
+        return explained["value"]
+
+    st.markdown("**Outliers, with their explanations**")
+    columns = st.columns(4)
+    for column, fmt, mime in (
+        (columns[0], "csv", "text/csv"),
+        (columns[1], "json", "application/json"),
+        (columns[2], "parquet", "application/octet-stream"),
+    ):
+        column.download_button(
+            fmt.upper(),
+            data=lambda fmt=fmt: report.export_outliers(result, fmt, explanations()),
+            file_name=f"{stem}_outliers.{fmt}",
+            mime=mime,
+            key=f"exp.download_outliers_{fmt}",
+        )
+    columns[3].download_button(
+        "HTML report",
+        data=lambda: report.html_report(
+            workspace.experiment, None, result, explanations()
+        ),
+        file_name=f"{stem}_report.html",
+        mime="text/html",
+        key="exp.download_report",
+    )
+    st.markdown("**Every event with its score**")
+
+    def ordered() -> pd.DataFrame:
+        return result.annotated.sort_values(
+            ["isOutlier", "anomaly_score"], ascending=False, kind="stable"
+        )
+
+    left, right, _ = st.columns([1, 1, 2])
+    left.download_button(
+        "Download CSV",
+        data=lambda: to_csv(ordered()),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="exp.download_csv",
+    )
+    right.download_button(
+        "Download JSON",
+        data=lambda: to_json(ordered(), summary=result.summary),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        key="exp.download_json",
+    )
+
+
+def outlier_frame(result: DetectionResult) -> pd.DataFrame:
+    """The flagged rows, for saving their keys with a run."""
+    return result.annotated[result.annotated["isOutlier"] == 1]

@@ -1,0 +1,635 @@
+"""The results of a Detect: numbers, sensitivity, charts, table, detail.
+
+Everything here works on the result already scored: a new sensitivity
+re-labels events without scoring again, chart selections filter the table,
+and charts are drawn from aggregates (bins, top values), never from one
+point per event, so a million events stay responsive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from procanom.allowlist import apply_allowlist, conditions_from_row
+from procanom.errors import ProcanomError
+from procanom.experiment import ExperimentSettings
+from procanom.scoring import DetectionResult, ThresholdRule
+from ui import resources
+from ui.text import literal
+from ui.workspace import RunState, Workspace
+
+SENSITIVITY = {
+    "saved": "As in the method settings",
+    "auto": "Splunk's automatic rule (Q3 + 1.5 IQR)",
+    "auto-strict": "Strict automatic rule (Q3 + 3 IQR)",
+    "top": "The N most unusual events",
+    "percent": "The p% least likely events",
+    "score": "Score above a value",
+}
+PAGE_SIZES = (25, 100, 500)
+BREAKDOWNS = ("probable_cause", "host", "User", "ParentName")
+SCORE_BINS = 60
+MAX_EXPLAINED_EVENTS = 2_000_000
+_HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
+_ACCENT = "#b3261e"
+_MUTED = "#9aa0a6"
+
+
+# --- The labelled result -------------------------------------------------------
+def sensitivity(run: RunState) -> ThresholdRule | None:
+    """The sensitivity control; None keeps the method's own threshold."""
+    left, right = st.columns([2, 1])
+    kind = left.selectbox(
+        "Sensitivity",
+        list(SENSITIVITY),
+        key="exp.sensitivity",
+        format_func=SENSITIVITY.get,
+        help="Re-labels the scored events at once; nothing is scored again.",
+    )
+    if kind == "saved":
+        return None
+    if kind in {"auto", "auto-strict"}:
+        return ThresholdRule(kind)
+    defaults = {"top": 20.0, "percent": 1.0, "score": float(run.result.fence.score)}
+    if (
+        st.session_state.get("exp.sensitivity_kind") != kind
+        or st.session_state.get("exp.sensitivity_value") is None
+    ):
+        st.session_state["exp.sensitivity_value"] = defaults[kind]
+        st.session_state["exp.sensitivity_kind"] = kind
+    if kind == "score":
+        scores = run.result.annotated["anomaly_score"]
+        low, high = float(scores.min()), float(scores.max())
+        value = right.slider(
+            "Score above",
+            min_value=low,
+            max_value=max(high, low + 1e-9),
+            key="exp.sensitivity_value",
+        )
+    else:
+        value = right.number_input(
+            "N" if kind == "top" else "percent",
+            min_value=0.0,
+            max_value=None if kind == "top" else 100.0,
+            step=1.0 if kind == "top" else 0.1,
+            key="exp.sensitivity_value",
+        )
+    return ThresholdRule(kind, value)
+
+
+def labelled(workspace: Workspace, rule: ThresholdRule | None) -> DetectionResult:
+    """The run's result under ``rule``, with the allow-list applied.
+
+    Computed once per sensitivity and allow-list state: the page reruns on
+    every click, and at a million events relabelling is not free.
+    """
+    run = workspace.run
+    entries = resources.get_store().list_allow_entries(
+        workspace.experiment.id, include_global=True, enabled_only=True
+    )
+    key = (
+        None if rule is None else (rule.kind, rule.value),
+        tuple((e.id, e.updated_at) for e in entries),
+    )
+    if run.memo.get("key") != key:
+        result = run.result if rule is None else run.result.relabel(rule)
+        allowed, summary = apply_allowlist(result, None, entries)
+        run.memo = {"key": key, "result": allowed}
+        run.suppression = summary
+    return run.memo["result"]
+
+
+def _memo(run: RunState, name: str, compute):
+    """A figure of the shown result, computed once per labelled state."""
+    if name not in run.memo:
+        run.memo[name] = compute()
+    return run.memo[name]
+
+
+# --- Numbers -----------------------------------------------------------------
+def numbers(run: RunState, result: DetectionResult) -> None:
+    """Outliers, Total Events, suppressed, seconds."""
+    outliers, total, suppressed, seconds = st.columns(4)
+    outliers.metric("Outliers", f"{result.num_outliers:,}")
+    total.metric("Total Events", f"{result.num_events:,}")
+    summary = getattr(run, "suppression", None)
+    suppressed.metric(
+        "Suppressed",
+        f"{summary.suppressed:,}" if summary else "0",
+        help=summary.describe() if summary else "no allow-list rules",
+    )
+    seconds.metric("Seconds", f"{run.duration_s:.2f}")
+    st.caption(
+        f"Threshold: {result.threshold.describe()} (anomaly score above"
+        f" {result.fence.score:.4g}). Allow-list: "
+        + (summary.describe() if summary else "no rules")
+        + "."
+    )
+
+
+# --- Charts ------------------------------------------------------------------
+def _bar(labels, counts, title: str, colors=None) -> go.Figure:
+    figure = go.Figure(
+        go.Bar(
+            x=list(counts),
+            y=[str(v) if str(v) else "(empty)" for v in labels],
+            orientation="h",
+            marker_color=colors or _ACCENT,
+            customdata=[str(v) for v in labels],
+        )
+    )
+    figure.update_layout(
+        title=title,
+        height=max(220, 28 * len(counts) + 80),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"autorange": "reversed"},
+        clickmode="event+select",
+    )
+    return figure
+
+
+def score_chart(result: DetectionResult) -> go.Figure:
+    """Binned score distribution, outliers in colour, the fence as a line."""
+    scores = result.annotated["anomaly_score"].to_numpy()
+    finite = scores[np.isfinite(scores)]
+    edges = np.histogram_bin_edges(finite, bins=SCORE_BINS) if finite.size else [0, 1]
+    counts, edges = np.histogram(finite, bins=edges)
+    centres = (edges[:-1] + edges[1:]) / 2
+    above = centres > result.fence.score
+    figure = go.Figure(
+        go.Bar(
+            x=centres,
+            y=counts,
+            width=np.diff(edges),
+            marker_color=[_ACCENT if a else _MUTED for a in above],
+            hovertemplate="score %{x:.2f}: %{y:,} events<extra></extra>",
+        )
+    )
+    if np.isfinite(result.fence.score):
+        figure.add_vline(
+            x=result.fence.score,
+            line_dash="dash",
+            line_color="#202124",
+            annotation_text="threshold",
+        )
+    figure.update_layout(
+        title="How unusual the events are (anomaly score)",
+        height=300,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"type": "log", "dtick": 1},
+        dragmode="select",
+        xaxis_title="anomaly score (higher is more unusual)",
+        yaxis_title="events",
+    )
+    return figure
+
+
+def charts(run: RunState, result: DetectionResult, frame: pd.DataFrame | None) -> None:
+    """The linked charts; a selection becomes a filter of the table."""
+    event = st.plotly_chart(
+        _memo(run, "chart.score", lambda: score_chart(result)),
+        key="exp.chart.score",
+        on_select="rerun",
+        selection_mode=("box",),
+    )
+    _take_score_selection(event)
+
+    columns = st.columns(2)
+    breakdowns = _memo(run, "chart.breakdowns", lambda: _breakdowns(result, frame))
+    for i, (name, counts) in enumerate(breakdowns.items()):
+        with columns[i % 2]:
+            event = st.plotly_chart(
+                _bar(counts.index, counts.to_numpy(), f"Outliers by {name}"),
+                key=f"exp.chart.{name}",
+                on_select="rerun",
+                selection_mode=("points",),
+            )
+            _take_bar_selection(event, name)
+
+    _value_chart(run, result)
+    _time_chart(run, result, frame)
+
+
+def _breakdowns(
+    result: DetectionResult, frame: pd.DataFrame | None
+) -> dict[str, pd.Series]:
+    """The 15 commonest values of each breakdown field among the outliers."""
+    annotated = result.annotated
+    outliers = annotated[annotated["isOutlier"] == 1]
+    counts = {}
+    for name in BREAKDOWNS:
+        if name in outliers.columns:
+            source = outliers[name]
+        elif frame is not None and name in frame.columns:
+            source = frame.loc[outliers.index, name]
+        else:
+            continue
+        if not source.empty:
+            counts[name] = source.astype("string").fillna("").value_counts().head(15)
+    return counts
+
+
+def _value_chart(run: RunState, result: DetectionResult) -> None:
+    field = st.selectbox("Values of a field", result.fields, key="exp.chart.field")
+    counts = _memo(
+        run,
+        f"chart.values.{field}",
+        lambda: result.annotated[field].astype("string").fillna("").value_counts(),
+    )
+    total = int(counts.sum()) or 1
+    rare = counts[counts / total < 0.01]
+    shown = pd.concat([counts.head(12), rare.tail(8)])
+    shown = shown[~shown.index.duplicated()]
+    colors = [_ACCENT if v / total < 0.01 else _MUTED for v in shown.to_numpy()]
+    title = f"{field}: most common, then the rarest"
+    st.plotly_chart(
+        _bar(shown.index, shown.to_numpy(), title, colors),
+        key="exp.chart.values",
+    )
+    st.caption(
+        f"{len(counts):,} distinct values; {len(rare):,} appear in under 1% of"
+        " events (red)."
+    )
+
+
+def _time_chart(
+    run: RunState, result: DetectionResult, frame: pd.DataFrame | None
+) -> None:
+    if frame is None or "_time" not in frame.columns:
+        return
+    flagged = result.annotated["isOutlier"].to_numpy() == 1
+    outlier_times = _memo(
+        run,
+        "chart.times",
+        lambda: pd.to_datetime(
+            frame["_time"][flagged], utc=True, errors="coerce", format="ISO8601"
+        ).dropna(),
+    )
+    if outlier_times.empty:
+        return
+    span = outlier_times.max() - outlier_times.min()
+    rule = (
+        "1min"
+        if span < pd.Timedelta(hours=6)
+        else ("1h" if span < pd.Timedelta(days=10) else "1D")
+    )
+    per_bucket = outlier_times.dt.floor(rule).value_counts().sort_index()
+    figure = go.Figure(
+        go.Bar(x=per_bucket.index, y=per_bucket.to_numpy(), marker_color=_ACCENT)
+    )
+    figure.update_layout(
+        title=f"Outliers over time (per {rule})",
+        height=260,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    st.plotly_chart(figure, key="exp.chart.time")
+
+
+def _take_score_selection(event) -> None:
+    boxes = (event or {}).get("selection", {}).get("box", []) if event else []
+    if boxes:
+        low, high = sorted(boxes[0]["x"])
+        st.session_state["exp.filter.score"] = (low, high)
+
+
+def _take_bar_selection(event, name: str) -> None:
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    if points:
+        st.session_state.setdefault("exp.filters", {})[name] = str(
+            points[0].get("customdata", points[0].get("y", ""))
+        )
+
+
+# --- Table -----------------------------------------------------------------
+def _filtered(result: DetectionResult, frame: pd.DataFrame | None) -> pd.DataFrame:
+    annotated = result.annotated
+    mask = np.ones(len(annotated), dtype=bool)
+    for name, value in st.session_state.get("exp.filters", {}).items():
+        source = annotated if name in annotated.columns else frame
+        if source is None or name not in source.columns:
+            continue
+        column = source.loc[annotated.index, name].astype("string").fillna("")
+        mask &= (column == value).to_numpy() & (annotated["isOutlier"] == 1).to_numpy()
+    if "exp.filter.score" in st.session_state:
+        low, high = st.session_state["exp.filter.score"]
+        scores = annotated["anomaly_score"].to_numpy()
+        mask &= (scores >= low) & (scores <= high)
+    return annotated[mask]
+
+
+def filter_chips() -> None:
+    """The filters set by chart selections, each removable."""
+    filters = dict(st.session_state.get("exp.filters", {}))
+    score = st.session_state.get("exp.filter.score")
+    if not filters and score is None:
+        return
+    parts = [f"{k} = {v or '(empty)'}" for k, v in filters.items()]
+    parts = [literal(part) for part in parts]
+    if score is not None:
+        parts.append(f"score {score[0]:.2f} to {score[1]:.2f}")
+    left, right = st.columns([4, 1])
+    left.info("Showing only: " + "; ".join(parts))
+    if right.button("Clear filters", key="exp.clear_filters"):
+        st.session_state.pop("exp.filters", None)
+        st.session_state.pop("exp.filter.score", None)
+        st.rerun()
+
+
+def table(
+    run: RunState, result: DetectionResult, frame: pd.DataFrame | None
+) -> object | None:
+    """The Data and Outliers table, outliers first, paged; returns the row picked."""
+    filters = (
+        tuple(sorted(st.session_state.get("exp.filters", {}).items())),
+        st.session_state.get("exp.filter.score"),
+    )
+
+    def ordered() -> tuple[pd.DataFrame, np.ndarray]:
+        rows = _filtered(result, frame)
+        order = np.lexsort(
+            (-rows["anomaly_score"].to_numpy(), -rows["isOutlier"].to_numpy())
+        )
+        return rows, order
+
+    shown_rows, order = _memo(run, f"table.{filters}", ordered)
+    size_column, page_column, _ = st.columns([1, 1, 3])
+    size = size_column.selectbox("Rows per page", PAGE_SIZES, key="exp.page_size")
+    pages = max(1, -(-len(shown_rows) // size))
+    if st.session_state.get("exp.page", 1) > pages:
+        st.session_state["exp.page"] = 1
+    page = page_column.number_input(
+        f"Page (of {pages:,})", min_value=1, max_value=pages, key="exp.page"
+    )
+    positions = order[(page - 1) * size : page * size]
+    columns = ["isOutlier", "probable_cause", "anomaly_score", *result.fields]
+    if "suppressed_by" in shown_rows.columns:
+        columns.append("suppressed_by")
+    page_rows = shown_rows.iloc[positions][columns]
+    st.markdown(
+        f"**Data and Outliers** ({len(shown_rows):,} events; select a row for"
+        " its detail)"
+    )
+    selection = st.dataframe(
+        _highlight(page_rows),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="exp.table",
+        column_config={
+            "isOutlier": st.column_config.NumberColumn("isOutlier", width="small"),
+            "anomaly_score": st.column_config.NumberColumn("score", format="%.2f"),
+        },
+    )
+    picked = selection.selection.rows if selection else []
+    return page_rows.index[picked[0]] if picked else None
+
+
+def _highlight(frame: pd.DataFrame):
+    causes = frame["probable_cause"].astype(str).to_numpy()
+
+    def style(column: pd.Series) -> list[str]:
+        if column.name == "probable_cause":
+            return ["font-weight: bold" if c else "" for c in causes]
+        return [_HIGHLIGHT if c == column.name else "" for c in causes]
+
+    return frame.style.apply(style, axis=0).format(
+        {"anomaly_score": "{:.3f}"}, na_rep=""
+    )
+
+
+# --- Detail of one event -------------------------------------------------------
+def detail(
+    workspace: Workspace, result: DetectionResult, frame: pd.DataFrame | None, row
+) -> None:
+    """One event: its explanation, values, raw record, relatives and feedback."""
+    from procanom.explain import explain
+
+    st.markdown(f"#### Event {row}")
+    if frame is None:
+        st.info("Too many events to explain here; narrow the search first.")
+        return
+    explanation = explain(result, frame, row)
+    st.text(explanation.text())
+
+    values, tree = st.columns([3, 2])
+    with values:
+        contributions = {c.label: c.share for c in explanation.contributions}
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "field": v.field,
+                        "value": v.value,
+                        "events with it": v.count,
+                        "share": v.count / max(v.total, 1),
+                        "hosts": v.hosts,
+                        "contribution": contributions.get(v.field, 0.0),
+                    }
+                    for v in explanation.values
+                ]
+            ),
+            hide_index=True,
+            column_config={
+                "share": st.column_config.NumberColumn(format="percent"),
+                "contribution": st.column_config.ProgressColumn(
+                    min_value=0.0, max_value=1.0, format="percent"
+                ),
+            },
+        )
+    with tree:
+        st.plotly_chart(_tree_chart(explanation, frame, row), key="exp.chart.tree")
+
+    rarest = explanation.rarest_value
+    with st.expander("Raw event"):
+        st.json(
+            {k: (None if pd.isna(v) else str(v)) for k, v in frame.loc[row].items()}
+        )
+    if rarest is not None:
+        _where_else(frame, rarest.field, rarest.value)
+    _same_template(frame, row)
+    _feedback(workspace, result, frame, row)
+
+
+def _where_else(frame: pd.DataFrame, field: str, value: str) -> None:
+    column = frame[field].astype("string").fillna("")
+    same = frame[column == value]
+    st.markdown(
+        f"**Where else {literal(field)} = this value appears** ({len(same):,} events)"
+    )
+    facts = []
+    for name in ("host", "User"):
+        if name in same.columns:
+            facts.append(f"{same[name].nunique():,} {name} value(s)")
+    if "_time" in same.columns and same["_time"].notna().any():
+        facts.append(
+            f"first seen {same['_time'].min()}, last seen {same['_time'].max()}"
+        )
+    if facts:
+        st.caption("; ".join(facts))
+    st.dataframe(same.head(20), hide_index=True)
+
+
+def _same_template(frame: pd.DataFrame, row) -> None:
+    """Events whose command line has this one's shape (ids, paths, numbers aside)."""
+    if "CommandLine" not in frame.columns:
+        return
+    from procanom.normalize import normalize_command_line
+
+    templates = normalize_command_line(frame["CommandLine"])
+    template = templates.loc[row]
+    if pd.isna(template) or not str(template):
+        return
+    same = frame[(templates == template).to_numpy()]
+    st.markdown(f"**Similar events: same command-line template** ({len(same):,})")
+    st.caption("Template:")
+    st.code(str(template)[:1000], language=None)
+    st.dataframe(same.head(20), hide_index=True)
+
+
+def _tree_chart(explanation, frame: pd.DataFrame, row) -> go.Figure:
+    nodes = []
+    if explanation.parent:
+        nodes.append(("parent", explanation.parent))
+    nodes.append(("event", {"row": row, **{"Name": frame.loc[row].get("Name", "")}}))
+    for child in explanation.children:
+        nodes.append(("child", child))
+    level = {"parent": 0, "event": 1, "child": 2}
+    x, y, text, colors = [], [], [], []
+    per_level: dict[int, int] = {}
+    for kind, node in nodes:
+        depth = level[kind]
+        per_level[depth] = per_level.get(depth, 0) + 1
+        x.append(per_level[depth])
+        y.append(-depth)
+        text.append(str(node.get("Name") or node.get("row")))
+        colors.append(_ACCENT if kind == "event" else _MUTED)
+    edges_x, edges_y = [], []
+    event_index = next(i for i, (k, _) in enumerate(nodes) if k == "event")
+    for i, (kind, _) in enumerate(nodes):
+        if kind != "event":
+            edges_x += [x[i], x[event_index], None]
+            edges_y += [y[i], y[event_index], None]
+    figure = go.Figure(
+        [
+            go.Scatter(x=edges_x, y=edges_y, mode="lines", line_color=_MUTED),
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="markers+text",
+                text=text,
+                textposition="top center",
+                marker={"size": 16, "color": colors},
+            ),
+        ]
+    )
+    figure.update_layout(
+        title="Process tree",
+        showlegend=False,
+        height=260,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_visible=False,
+        yaxis_visible=False,
+    )
+    return figure
+
+
+def _feedback(
+    workspace: Workspace, result: DetectionResult, frame: pd.DataFrame, row
+) -> None:
+    values = conditions_from_row(frame.loc[row], result.fields)
+    with st.form("exp.feedback", clear_on_submit=True):
+        st.markdown("**This is expected**: stop flagging it")
+        fields = st.multiselect(
+            "Match on",
+            result.fields,
+            default=result.fields,
+            help="Fewer fields allow more: only Name allows that program anywhere.",
+        )
+        match = st.radio(
+            "Values",
+            ["literal", "pattern"],
+            horizontal=True,
+            format_func={
+                "literal": "exactly these values",
+                "pattern": "as patterns (* matches anything)",
+            }.get,
+        )
+        with st.expander("Values to match (edit to widen a pattern)"):
+            edited = {
+                name: st.text_input(name, value=values[name], key=f"exp.fb.{name}")
+                for name in result.fields
+            }
+        scope = st.radio(
+            "For",
+            ["experiment", "global"],
+            horizontal=True,
+            format_func={
+                "experiment": "this experiment",
+                "global": "every experiment",
+            }.get,
+        )
+        reason = st.text_input("Why is it expected?")
+        if not st.form_submit_button("Add to the allow-list"):
+            return
+    if not fields or not reason.strip():
+        st.error("Pick at least one field and say why.")
+        return
+    conditions = {name: edited[name] for name in fields}
+    if match == "pattern" and all(set(v) <= {"*"} for v in conditions.values()):
+        st.error("Those patterns match every event; keep at least one value.")
+        return
+    try:
+        resources.get_store().add_allow_entry(
+            conditions,
+            scope=scope,
+            experiment_id=workspace.experiment.id if scope == "experiment" else None,
+            match=match,
+            reason=reason.strip(),
+            author=resources.analyst(),
+        )
+    except ProcanomError as error:
+        st.error(literal(error))
+        return
+    st.toast("Added to the allow-list; later runs no longer flag it.")
+    st.rerun()
+
+
+def events_frame(workspace: Workspace) -> pd.DataFrame | None:
+    """Every column of the scored events, for explanations (None when too many).
+
+    Loaded on first need (a selected row, a download), once per run.
+    """
+    run = workspace.run
+    if run.events is None and run.result.num_events <= MAX_EXPLAINED_EVENTS:
+        run.events = _search(run)
+    return run.events
+
+
+def context_frame(workspace: Workspace) -> pd.DataFrame:
+    """The few columns the charts and filters use beyond the scored fields."""
+    run = workspace.run
+    if run.events is not None:
+        return run.events
+    if "context" not in run.memo_run:
+        info = resources.get_library().get(run.dataset_id)
+        wanted = [c for c in (*BREAKDOWNS, "_time") if c in info.columns]
+        run.memo_run["context"] = _search(run, wanted) if wanted else None
+    return run.memo_run["context"]
+
+
+def _search(run: RunState, columns: list[str] | None = None) -> pd.DataFrame | None:
+    # The run's own selection, even if the widgets moved since.
+    settings = ExperimentSettings.from_dict(run.settings)
+    frame = resources.get_library().search(
+        run.dataset_id, settings.query, settings.time_range, columns=columns
+    )
+    if len(frame) != run.result.num_events:
+        # The dataset changed under the run (re-ingested, mapping edited).
+        st.warning("The data changed since this run: press Detect Outliers again.")
+        return None
+    # Rows line up with the scored events: same search, same file order.
+    frame.index = run.result.annotated.index
+    return frame
