@@ -116,7 +116,8 @@ class ExperimentSettings:
     method : str
     params : dict
         The method's parameters other than fields and numeric fields
-        (``cutoff``, ``pthresh``, ``threshold``...).
+        (``cutoff``, ``pthresh``, ``threshold``...); a parameter left out
+        takes the method's own default, its threshold included.
     notes : str
     baseline : dict, optional
         Where the baseline events come from, as plain data:
@@ -132,7 +133,7 @@ class ExperimentSettings:
     fields: list[str] = field(default_factory=list)
     field_types: dict[str, str] = field(default_factory=dict)
     method: str = DEFAULT_METHOD
-    params: dict = field(default_factory=lambda: {"cutoff": True, "pthresh": None})
+    params: dict = field(default_factory=dict)
     notes: str = ""
     baseline: dict | None = None
 
@@ -161,7 +162,6 @@ class ExperimentSettings:
             for k, v in (data.get("field_types") or {}).items()
             if v in FIELD_TYPES
         }
-        defaults = cls()
         return cls(
             data_source=DataSource(
                 kind=str(source.get("kind", "sample")),
@@ -173,7 +173,7 @@ class ExperimentSettings:
             fields=parse_field_list(data.get("fields")),
             field_types=field_types,
             method=str(data.get("method") or _method_when_unnamed(data)),
-            params=dict(data.get("params") or defaults.params),
+            params=dict(data.get("params") or {}),
             notes=str(data.get("notes") or ""),
             baseline=dict(data["baseline"])
             if isinstance(data.get("baseline"), dict)

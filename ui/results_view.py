@@ -320,12 +320,12 @@ def _filtered(result: DetectionResult, frame: pd.DataFrame | None) -> pd.DataFra
     return annotated[mask]
 
 
-def filter_chips() -> None:
-    """The filters set by chart selections, each removable."""
+def filter_chips() -> bool:
+    """The filters set by chart selections, removable; True when any is set."""
     filters = dict(st.session_state.get("exp.filters", {}))
     score = st.session_state.get("exp.filter.score")
     if not filters and score is None:
-        return
+        return False
     parts = [f"{k} = {v or '(empty)'}" for k, v in filters.items()]
     parts = [literal(part) for part in parts]
     if score is not None:
@@ -335,7 +335,11 @@ def filter_chips() -> None:
     if right.button("Clear filters", key="exp.clear_filters"):
         st.session_state.pop("exp.filters", None)
         st.session_state.pop("exp.filter.score", None)
+        # The charts keep their selection too; it would set the filter again.
+        for name in ("score", *BREAKDOWNS):
+            st.session_state.pop(f"exp.chart.{name}", None)
         st.rerun()
+    return True
 
 
 def table(
@@ -594,6 +598,9 @@ def _feedback(
         st.error(literal(error))
         return
     st.toast("Added to the allow-list; later runs no longer flag it.")
+    # The table drops the suppressed rows: a kept row selection would point
+    # at another event.
+    st.session_state.pop("exp.table", None)
     st.rerun()
 
 

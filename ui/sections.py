@@ -21,7 +21,7 @@ from procanom.experiment import ExperimentSettings, fingerprint
 from procanom.library import DatasetInfo
 from procanom.profile import NEAR_UNIQUE_SHARE
 from procanom.samples import SAMPLES
-from procanom.scoring import DEFAULT_METHOD, METHODS, DetectionResult
+from procanom.scoring import DEFAULT_METHOD, METHODS, DetectionResult, ThresholdRule
 from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
@@ -47,6 +47,7 @@ TIME_PRESETS = {
     "custom": "Custom range",
 }
 PAGE_SIZES = (25, 100, 500)
+RESULT_VIEWS = ["Data and Outliers", "Charts", "Compare runs", "Alerts", "Export"]
 _HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
 
 
@@ -56,7 +57,7 @@ def header(workspace: Workspace) -> None:
     experiment = workspace.experiment
     st.title(literal(experiment.title))
     if experiment.description:
-        st.caption(experiment.description)
+        st.caption(literal(experiment.description))
     if is_draft(workspace):
         st.warning(
             "Draft: changes on this page are not saved yet.", icon=":material/edit:"
@@ -467,42 +468,70 @@ def results(workspace: Workspace) -> DetectionResult | None:
     results_view.numbers(run, result)
     context = results_view.context_frame(workspace)
 
-    table_tab, charts_tab, compare_tab, alerts_tab, export_tab = st.tabs(
-        ["Data and Outliers", "Charts", "Compare runs", "Alerts", "Export"]
+    # A stateful switch rather than st.tabs: the view stays put across the
+    # reruns its own buttons cause, and only the view shown is computed.
+    view = st.segmented_control(
+        "View",
+        RESULT_VIEWS,
+        default=RESULT_VIEWS[0],
+        key="exp.view",
+        label_visibility="collapsed",
     )
-    with charts_tab:
+    if view == "Charts":
         results_view.charts(run, result, context)
-    with table_tab:
+        if results_view.filter_chips():
+            # What the selection picked, right under the charts.
+            results_view.table(run, result, context)
+    elif view == "Compare runs":
+        act_view.compare(workspace, result)
+    elif view == "Alerts":
+        act_view.alerts(workspace, result)
+    elif view == "Export":
+        act_view.exports(
+            workspace, result, lambda: results_view.events_frame(workspace)
+        )
+    else:
         results_view.filter_chips()
         row = results_view.table(run, result, context)
         if row is not None:
             frame = results_view.events_frame(workspace)
             results_view.detail(workspace, result, frame, row)
-    with compare_tab:
-        act_view.compare(workspace, result)
-    with alerts_tab:
-        act_view.alerts(workspace, result)
-    with export_tab:
-        act_view.exports(
-            workspace, result, lambda: results_view.events_frame(workspace)
-        )
     return result
 
 
-def _rule_if_only_threshold_changed(run: RunState):
-    """Re-label instead of asking to Detect again when only the threshold moved."""
+_THRESHOLD_PARAMS = ("cutoff", "pthresh", "threshold")
+
+
+def _rule_if_only_threshold_changed(run: RunState) -> ThresholdRule | None:
+    """Relabel instead of asking to Detect again when only the threshold moved.
+
+    None when anything else changed (a field, the search, a method
+    parameter such as ``alpha``): those need the events scored again.
+    """
     current = settings_from_widgets().to_dict()
     before = dict(run.settings)
     if current == before:
         return None
-    if {**current, "params": None} != {**before, "params": None}:
-        return None
-    from procanom.scoring import ThresholdRule
 
+    def without_threshold(settings: dict) -> dict:
+        params = {
+            k: v
+            for k, v in (settings["params"] or {}).items()
+            if k not in _THRESHOLD_PARAMS
+        }
+        return {**settings, "params": params}
+
+    if without_threshold(current) != without_threshold(before):
+        return None
     params = current["params"] or {}
     if params.get("threshold"):
         return ThresholdRule.from_dict(params["threshold"])
-    return ThresholdRule.from_splunk(params.get("cutoff", True), params.get("pthresh"))
+    if current["method"] == "histogram":
+        return ThresholdRule.from_splunk(
+            params.get("cutoff", True), params.get("pthresh")
+        )
+    # Other methods read cutoff and pthresh their own way: score again.
+    return None
 
 
 # --- 7. Show SPL, Save, Download -----------------------------------------------
