@@ -136,7 +136,7 @@ def measure(url: str, experiment_id: str, chromium: str) -> dict[str, float]:
         page.wait_for_function(IDLE)
         idle = time.perf_counter() - clicked
 
-        page.get_by_role("tab", name="Charts").click()
+        page.locator(".st-key-exp-view").get_by_text("Charts").click()
         page.locator(".st-key-exp-chart-score .main-svg").first.wait_for()
         charts = time.perf_counter() - clicked
         browser.close()

@@ -117,6 +117,8 @@ def _render(frame: pd.DataFrame, fmt: str, extra: dict) -> str:
         return export.to_csv(frame)
     if fmt == "json":
         return export.to_json(frame, **extra) + "\n"
+    if frame.empty:
+        return "(no events)\n"
     shown = frame.astype(object).map(
         lambda v: export.to_terminal(v)[:_TABLE_WIDTH] if isinstance(v, str) else v
     )

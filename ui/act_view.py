@@ -89,6 +89,9 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
         path = st.text_input("Or append to a file (JSON lines)")
         if not st.form_submit_button("Add rule"):
             return
+    if not url.strip() and not path.strip():
+        st.error("Give a webhook URL or a file to write the alerts to.")
+        return
     destinations = []
     if url.strip():
         destinations.append({"type": "webhook", "url": url.strip()})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import pandas as pd
 import streamlit as st
 
@@ -91,7 +93,8 @@ def dataset_list(library) -> DatasetInfo | None:
                 "hosts": d.hosts,
                 "from": (d.time_min or "")[:19],
                 "to": (d.time_max or "")[:19],
-                "files": ", ".join(d.source_files),
+                # File names only: the page shows no server paths.
+                "files": ", ".join(PurePath(f).name for f in d.source_files),
                 "formats": ", ".join(dict.fromkeys(d.formats.values())),
                 "warnings": len(d.warnings),
                 "skipped rows": d.rows_skipped,

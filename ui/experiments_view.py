@@ -122,4 +122,6 @@ def import_form(store) -> None:
             except (ValueError, ProcanomError) as error:
                 st.error(literal(f"{upload.name}: {error}"))
                 return
-            st.success(f"Imported {len(imported)} experiment(s).")
+            st.toast(f"Imported {len(imported)} experiment(s).")
+            # The list above was drawn before the import: draw it again.
+            st.rerun()

@@ -122,9 +122,11 @@ def numbers(run: RunState, result: DetectionResult) -> None:
         help=summary.describe() if summary else "no allow-list rules",
     )
     seconds.metric("Seconds", f"{run.duration_s:.2f}")
+    rule = result.threshold.describe()
+    if result.threshold.kind != "score":
+        rule += f" (anomaly score above {result.fence.score:.4g})"
     st.caption(
-        f"Threshold: {result.threshold.describe()} (anomaly score above"
-        f" {result.fence.score:.4g}). Allow-list: "
+        f"Threshold: {rule}. Allow-list: "
         + (summary.describe() if summary else "no rules")
         + "."
     )
@@ -369,9 +371,15 @@ def table(
     )
     positions = order[(page - 1) * size : page * size]
     columns = ["isOutlier", "probable_cause", "anomaly_score", *result.fields]
-    if "suppressed_by" in shown_rows.columns:
-        columns.append("suppressed_by")
-    page_rows = shown_rows.iloc[positions][columns]
+    # Why a score is what it is: inherited from an ancestor, never seen in
+    # the baseline, or cleared by the allow-list.
+    columns += [
+        c
+        for c in ("inherited_from", "first_seen", "suppressed_by")
+        if c in shown_rows.columns
+    ]
+    page_rows = shown_rows.iloc[positions][columns].copy()
+    page_rows["probable_cause"] = page_rows["probable_cause"].fillna("")
     st.markdown(
         f"**Data and Outliers** ({len(shown_rows):,} events; select a row for"
         " its detail)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from pathlib import PurePath
 
 import pandas as pd
 import streamlit as st
@@ -256,7 +257,49 @@ def search(info: DatasetInfo) -> int | None:
         st.error(literal(f"Time range: {error}"))
         return None
     st.caption(f"{matching:,} of {info.events:,} events match.")
+    for warning in _unknown_fields(settings.query, info.columns):
+        st.warning(literal(warning))
     return matching
+
+
+# Splunk's search words that select data rather than match event fields.
+_SPLUNK_SELECTORS = {"index", "sourcetype", "source", "earliest", "latest"}
+
+
+def _unknown_fields(query: str, columns: list[str]) -> list[str]:
+    """Say which fields the query names that the data does not have."""
+    from procanom.search import And, Compare, Not, Or, parse_query
+
+    names: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, Compare):
+            names.append(node.field)
+        elif isinstance(node, Not):
+            walk(node.child)
+        elif isinstance(node, And | Or):
+            for child in node.children:
+                walk(child)
+
+    walk(parse_query(query).root)
+    by_lower = {c.lower(): c for c in columns}
+    warnings = []
+    for name in dict.fromkeys(names):
+        if name in columns:
+            continue
+        if name.lower() in _SPLUNK_SELECTORS:
+            warnings.append(
+                f"{name}= selects data in Splunk; here the data is picked above"
+                " and times with the time range, so no event has this field."
+            )
+        elif name.lower() in by_lower:
+            warnings.append(
+                f"The data has no field {name}: field names are case-sensitive"
+                f" (did you mean {by_lower[name.lower()]}?)."
+            )
+        else:
+            warnings.append(f"The data has no field {name}: no event can match it.")
+    return warnings
 
 
 def _time_key(settings: ExperimentSettings) -> str:
@@ -543,7 +586,8 @@ def actions(
     spl_column, save_column = st.columns(2)
     with spl_column.expander("Show SPL"):
         st.code(to_spl(settings), language="sql")
-        files = info.source_files
+        # The files as the analyst named them; the page shows no server paths.
+        files = [PurePath(f).name for f in info.source_files]
         st.caption("The same with procanom's command line:")
         st.code(to_cli(settings, files), language="bash")
         st.caption("And in Python:")

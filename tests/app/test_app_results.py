@@ -3,6 +3,7 @@ alerts, chart filters and method parameters, on the bundled sample."""
 
 from __future__ import annotations
 
+import pytest
 from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
 
@@ -187,3 +188,20 @@ def test_results_baseline_scores_against_it_and_saves_the_model(repo_root, data_
     settings = ExperimentStore(data_dir).get_experiment(summary.id).settings
     assert settings["baseline"]["query"] == "NOT host=MKT01"
     assert settings["model"]["method"] == "conditional"
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("name=cmd.exe", "did you mean Name?"),
+        ("index=main Name=cmd.exe", "selects data in Splunk"),
+        ("Nonexistent=foo", "no event can match it"),
+    ],
+)
+def test_search_names_fields_the_data_does_not_have(repo_root, data_dir, query, hint):
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Search hints")
+    app = button(app, "Create").click().run()
+    app.text_input(key="exp.query").input(query).run()
+    assert not app.exception, app.exception
+    assert any(hint in w.value for w in app.warning)

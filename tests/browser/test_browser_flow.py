@@ -141,7 +141,7 @@ def test_browser_select_explain_allow_compare_export(
     expect(page.get_by_text("1 suppressed by 1 rule").first).to_be_visible()
 
     # Against the saved run, the suppressed event is the one gone.
-    page.get_by_role("tab", name="Compare runs").click()
+    page.locator(".st-key-exp-view").get_by_text("Compare runs").click()
     _wait_for_app(page)
     expect(
         page.get_by_text(re.compile(r"^0 new, 1 gone, \d+ still flagged"))
@@ -149,7 +149,7 @@ def test_browser_select_explain_allow_compare_export(
     page.screenshot(path=str(artifacts / "compare-runs.png"), full_page=True)
 
     # The outliers download holds what the page counts.
-    page.get_by_role("tab", name="Export").click()
+    page.locator(".st-key-exp-view").get_by_text("Export").click()
     _wait_for_app(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="CSV", exact=True).click()
@@ -157,3 +157,24 @@ def test_browser_select_explain_allow_compare_export(
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == outliers - 1
     assert {"probable_cause", "anomaly_score"} <= set(rows[0])
+
+
+def test_browser_upload_on_the_data_page(app_server, page, artifacts, shared_data):
+    page.goto(app_server["url"] + "/data")
+    _wait_for_app(page)
+    page.get_by_text("Add data").click()
+    upload = page.locator(".st-key-data-upload input[type='file']")
+    upload.set_input_files(
+        [
+            str(shared_data / "winhostmon_process_sample.csv"),
+            str(shared_data / "eval" / "otrf_sysmon1_process_events_labelled.csv"),
+        ]
+    )
+    page.get_by_role("button", name="Add to the library").wait_for()
+    page.get_by_label("Dataset name").fill("Two labs")
+    page.get_by_role("button", name="Add to the library").click()
+    # Both files in one dataset: 363 WinHostMon and 1,316 Sysmon events.
+    expect(page.get_by_text("Added 'Two labs': 1,679 process events.")).to_be_visible(
+        timeout=120_000
+    )
+    page.screenshot(path=str(artifacts / "data-upload.png"), full_page=True)
