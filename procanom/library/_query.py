@@ -39,7 +39,7 @@ from procanom.search import (
 )
 from procanom.search._ast import And, Compare, Node, Not, Or
 
-__all__ = ["DatasetView"]
+__all__ = ["DatasetView", "folded_columns"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,47 @@ class _Selection:
     params: list
 
 
+# Events sampled, and the limits past which a column counts as long free
+# text (many distinct values, long ones) that is cheaper to search with a
+# regex than to lower-case on the fly.
+_FOLD_SAMPLE = 50_000
+_FOLD_MAX_DISTINCT_SHARE = 0.2
+_FOLD_MAX_MEAN_LENGTH = 40
+
+
+def folded_columns(cursor: duckdb.DuckDBPyConnection, stored: list[str]) -> frozenset:
+    """Return the stored columns cheap to lower-case on the fly in searches.
+
+    DuckDB runs ``lower()`` and ``LIKE`` once per distinct value of a
+    dictionary-compressed column, so a column with few distinct values, or
+    short values, is searched fastest through them; a column of long, mostly
+    distinct text (command lines) is searched fastest by a regex. Judged on
+    the first events of the file.
+    """
+    if not stored:
+        return frozenset()
+    columns = ", ".join(quote_identifier(c) for c in stored)
+    measures = ", ".join(
+        f"approx_count_distinct({q}), avg(strlen(CAST({q} AS VARCHAR)))"
+        for q in (quote_identifier(c) for c in stored)
+    )
+    row = cursor.execute(
+        f"SELECT count(*), {measures} FROM (SELECT {columns} FROM events LIMIT ?)",
+        [_FOLD_SAMPLE],
+    ).fetchall()[0]
+    sampled = row[0]
+    folded = set()
+    for i, name in enumerate(stored):
+        distinct, length = row[1 + 2 * i], row[2 + 2 * i]
+        if (
+            not sampled
+            or distinct <= _FOLD_MAX_DISTINCT_SHARE * sampled
+            or (length or 0) <= _FOLD_MAX_MEAN_LENGTH
+        ):
+            folded.add(name)
+    return frozenset(folded)
+
+
 class DatasetView:
     """One dataset's events, as SQL over its file, with the columns people see.
 
@@ -78,14 +119,22 @@ class DatasetView:
         A read-only cursor on the dataset's file.
     info : DatasetInfo
     layout : Layout
+    folded : frozenset of str, optional
+        Stored columns searched through ``lower()`` (see
+        :func:`folded_columns`); the others through a regex.
     """
 
     def __init__(
-        self, cursor: duckdb.DuckDBPyConnection, info: DatasetInfo, layout: Layout
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        info: DatasetInfo,
+        layout: Layout,
+        folded: frozenset = frozenset(),
     ) -> None:
         self.cursor = cursor
         self.info = info
         self.layout = layout
+        self.folded = folded
         self.names = layout.names
         # Statements name the stored columns (c0, o1, r2...), never the
         # dataset's own names: DuckDB matches identifiers regardless of
@@ -116,7 +165,7 @@ class DatasetView:
             _rename_fields(parsed.root, dict(self.layout.visible)), parsed.text
         )
         stored = [stored for _, stored in self.layout.visible]
-        sql, params = compile_sql(renamed, stored)
+        sql, params = compile_sql(renamed, stored, folded=self.folded)
         if isinstance(time_range, dict):
             time_range = TimeRange.from_dict(time_range)
         if time_range is None or time_range.preset == "all":

@@ -56,7 +56,7 @@ from procanom.library._ingest import (
     stage,
     table_stats,
 )
-from procanom.library._query import DatasetView
+from procanom.library._query import DatasetView, folded_columns
 from procanom.scoring import DetectionResult
 from procanom.search import TimeRange
 
@@ -175,6 +175,8 @@ class DatasetLibrary:
         self.max_expanded_bytes = max_expanded_bytes
         self._catalogue = Catalogue(self.folder)
         self._readers = ReaderPool(self.tmp / "spill")
+        # Per events file: the columns searched through lower() (DatasetView).
+        self._folded: dict[Path, frozenset] = {}
         self._write_lock = threading.Lock()
         self._clean_stale()
 
@@ -610,7 +612,13 @@ class DatasetLibrary:
             # Files replaced or deleted (here or by another process) are let go.
             current = {self.folder / file for file in self._catalogue.files()}
             self._readers.forget(keep=current)
-        return DatasetView(self._readers.cursor(path), entry.info, entry.layout)
+        cursor = self._readers.cursor(path)
+        folded = self._folded.get(path)
+        if folded is None:
+            # Files never change once registered, so once per file is enough.
+            stored = [stored for _, stored in entry.layout.visible]
+            folded = self._folded[path] = folded_columns(cursor, stored)
+        return DatasetView(cursor, entry.info, entry.layout, folded)
 
     def search(
         self,

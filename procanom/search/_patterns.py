@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 
-__all__ = ["NUMBER_REGEX", "is_number", "wildcard_regex"]
+__all__ = ["NUMBER_REGEX", "is_number", "wildcard_like", "wildcard_regex"]
 
 NUMBER_REGEX = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 """What counts as a number for ``<``, ``<=``, ``>``, ``>=``.
@@ -25,6 +25,15 @@ same double.
 
 _NUMBER = re.compile(NUMBER_REGEX)
 _PUNCTUATION = frozenset(string.punctuation)
+
+# Characters a LIKE pattern over DuckDB's lower() cannot stand for exactly:
+# RE2's case folding also matches U+017F (long s) to "s", which lower()
+# leaves as it is; lower() turns U+0130 (dotted capital I) into "i", which
+# RE2 does not match to "i"; "%" and "_" are LIKE's own wildcards (DuckDB's
+# LIKE has no escape unless one is named, and naming one makes it slow).
+# Every other ASCII character matches under RE2's folding exactly the
+# characters lower() maps to its lower case.
+_NOT_LIKE_EXACT = frozenset("sSiI%_")
 
 
 def is_number(text: str) -> bool:
@@ -64,3 +73,42 @@ def wildcard_regex(pattern: str, *, whole: bool) -> str:
     start = "" if pattern.startswith("*") else "^"
     end = "" if pattern.endswith("*") else "$"
     return f"(?is){start}{body}{end}"
+
+
+def wildcard_like(pattern: str, *, whole: bool) -> tuple[str, bool]:
+    """Translate a ``*`` wildcard pattern into a LIKE pattern over lower case.
+
+    DuckDB runs ``lower(column) LIKE pattern`` once per distinct value of a
+    dictionary-compressed column, where a regex runs once per event.
+
+    Parameters
+    ----------
+    pattern : str
+        Text in which every ``*`` stands for any run of characters.
+    whole : bool
+        True to match the whole value, False to match anywhere inside it.
+
+    Returns
+    -------
+    like : str
+        A pattern for DuckDB's ``LIKE`` (no escape character) to test
+        against the value lower-cased by DuckDB's ``lower()``.
+    exact : bool
+        True when ``lower(value) LIKE like`` selects exactly the values
+        :func:`wildcard_regex` matches. When False, each character that
+        cannot be written exactly (non-ASCII, ``s``, ``i``, ``%``, ``_``)
+        is a ``_``, so the test is still true of every value the regex
+        matches, and the regex must confirm it.
+    """
+    exact = True
+    chars = []
+    for ch in pattern:
+        if ch == "*":
+            chars.append("%")
+        elif ch.isascii() and ch not in _NOT_LIKE_EXACT:
+            chars.append(ch.lower())
+        else:
+            chars.append("_")
+            exact = False
+    body = "".join(chars)
+    return (body if whole else f"%{body}%"), exact

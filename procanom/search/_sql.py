@@ -5,6 +5,12 @@ column names the caller listed, each quoted as an identifier. Everything
 that comes from the query text (values, wildcard patterns, free text) is a
 ``?`` parameter, so no search can change the statement's shape.
 
+On columns the caller names as ``folded``, a wildcard is tested as
+``lower(column) LIKE pattern`` (see :func:`wildcard_like`), which DuckDB
+evaluates once per distinct value of a dictionary-compressed column; where
+the LIKE pattern cannot be exact it only narrows the events the regex then
+checks, so both forms select the same events.
+
 Each leaf is wrapped in ``COALESCE(..., FALSE)`` so a NULL never reaches the
 boolean algebra: SQL's three-valued logic would otherwise make
 ``NOT field=x`` drop events where the field is missing, which the pandas
@@ -14,12 +20,17 @@ evaluator keeps.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from procanom.errors import ParameterError
 from procanom.search._ast import And, Compare, MatchAll, Node, Not, Or, Query, Term
 from procanom.search._parser import parse_query
-from procanom.search._patterns import NUMBER_REGEX, is_number, wildcard_regex
+from procanom.search._patterns import (
+    NUMBER_REGEX,
+    is_number,
+    wildcard_like,
+    wildcard_regex,
+)
 
 __all__ = ["compile_sql", "quote_identifier"]
 
@@ -36,9 +47,10 @@ def quote_identifier(name: str) -> str:
 
 
 class _SqlCompiler:
-    def __init__(self, columns: Sequence[str]) -> None:
+    def __init__(self, columns: Sequence[str], folded: frozenset[str]) -> None:
         self.columns = list(dict.fromkeys(columns))
         self.known = set(self.columns)
+        self.folded = folded
         self.params: list[object] = []
 
     def param(self, value: object) -> str:
@@ -69,6 +81,18 @@ class _SqlCompiler:
             f"COALESCE(regexp_matches({self.text(name)}, {self.param(pattern)}), FALSE)"
         )
 
+    def _wildcard(self, name: str, value: str, *, whole: bool) -> str:
+        regex = wildcard_regex(value, whole=whole)
+        if name not in self.folded:
+            return self._regex(name, regex)
+        like, exact = wildcard_like(value, whole=whole)
+        lowered = f"COALESCE(lower({self.text(name)}) LIKE {self.param(like)}, FALSE)"
+        if exact:
+            return lowered
+        # A top-level AND, not one inside COALESCE: DuckDB then runs the
+        # regex only on the events the LIKE kept.
+        return f"({lowered} AND {self._regex(name, regex)})"
+
     def _present(self, name: str) -> str:
         column = self.text(name)
         return f"COALESCE({column} <> '', FALSE)"
@@ -76,9 +100,12 @@ class _SqlCompiler:
     def _term(self, node: Term) -> str:
         if not self.columns:
             return "FALSE"
-        pattern = wildcard_regex(node.text, whole=False)
         return (
-            "(" + " OR ".join(self._regex(name, pattern) for name in self.columns) + ")"
+            "("
+            + " OR ".join(
+                self._wildcard(name, node.text, whole=False) for name in self.columns
+            )
+            + ")"
         )
 
     def _compare(self, node: Compare) -> str:
@@ -92,9 +119,7 @@ class _SqlCompiler:
             elif node.value.strip("*") == "":
                 matched = present
             else:
-                matched = self._regex(
-                    node.field, wildcard_regex(node.value, whole=True)
-                )
+                matched = self._wildcard(node.field, node.value, whole=True)
             if node.op == "=":
                 return matched
             return f"({present} AND NOT {matched})"
@@ -116,7 +141,12 @@ class _SqlCompiler:
         )
 
 
-def compile_sql(query: str | Query, columns: Sequence[str]) -> tuple[str, list]:
+def compile_sql(
+    query: str | Query,
+    columns: Sequence[str],
+    *,
+    folded: Collection[str] = (),
+) -> tuple[str, list]:
     """Compile a search into a DuckDB ``WHERE`` condition with parameters.
 
     Parameters
@@ -127,6 +157,11 @@ def compile_sql(query: str | Query, columns: Sequence[str]) -> tuple[str, list]:
         The table's columns. Free text searches all of them; a field the
         query names that is not listed matches nothing (``FALSE``), exactly
         as a missing column does in :func:`filter_events`.
+    folded : collection of str, optional
+        Columns cheap to lower-case on the fly (few distinct values, or
+        short ones): their wildcards are tested with ``lower(...) LIKE``
+        rather than a regex on every event. The events selected are the
+        same either way; only the speed differs.
 
     Returns
     -------
@@ -141,7 +176,7 @@ def compile_sql(query: str | Query, columns: Sequence[str]) -> tuple[str, list]:
     QueryError
         If ``query`` is text that does not parse.
     ParameterError
-        If ``columns`` is not a sequence of strings.
+        If ``columns`` or ``folded`` is not a collection of strings.
 
     Examples
     --------
@@ -153,9 +188,11 @@ def compile_sql(query: str | Query, columns: Sequence[str]) -> tuple[str, list]:
     """
     if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
         raise ParameterError("columns", "a sequence of column names", columns)
+    if isinstance(folded, str) or not all(isinstance(c, str) for c in folded):
+        raise ParameterError("folded", "a collection of column names", folded)
     parsed = query if isinstance(query, Query) else parse_query(query)
 
-    compiler = _SqlCompiler(columns)
+    compiler = _SqlCompiler(columns, frozenset(folded))
     sql = compiler.compile(parsed.root)
     logger.debug(
         "compiled search %r to %s with %d parameters",

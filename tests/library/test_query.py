@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 
+import duckdb
 import pandas as pd
 import pytest
 
 from procanom.errors import NotFoundError, ParameterError, QueryError
 from procanom.io import read_events
+from procanom.library._query import folded_columns
 from procanom.profile import profile_fields
 from procanom.search import TimeRange, filter_events
 
@@ -212,3 +214,12 @@ def test_library_value_counts_refuses_unknown_field(both):
 
     with pytest.raises(ParameterError, match="field"):
         library.value_counts(dataset_id, "Nope")
+
+
+def test_folded_columns_leaves_long_distinct_text_to_the_regex():
+    conn = duckdb.connect()
+    conn.execute(
+        "CREATE TABLE events AS SELECT 'cmd.exe' AS c0, "
+        "repeat('x', 60) || i::VARCHAR AS c1, i::VARCHAR AS c2 FROM range(1000) t(i)"
+    )
+    assert folded_columns(conn.cursor(), ["c0", "c1", "c2"]) == {"c0", "c2"}
