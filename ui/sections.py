@@ -322,12 +322,20 @@ def fields(info: DatasetInfo) -> None:
     ordered = pd.concat([offered[~uninformative], offered[uninformative]])
     options = ordered["field"].tolist()
 
-    chosen = [f for f in st.session_state.get("exp.fields", []) if f in options]
-    missing = [f for f in st.session_state.get("exp.fields", []) if f not in options]
+    wanted, renamed = _schema_names(st.session_state.get("exp.fields", []), options)
+    if renamed:
+        st.info(
+            literal(
+                "; ".join(f"{old} is {new} here" for old, new in renamed.items())
+                + ": procanom maps every source onto one process schema."
+            )
+        )
+    chosen = [f for f in wanted if f in options]
+    missing = [f for f in wanted if f not in options]
     if missing:
         st.warning(
             "The data has no field "
-            + ", ".join(f"`{m}`" for m in missing)
+            + ", ".join(literal(m) for m in missing)
             + ": removed from the selection."
         )
     st.session_state["exp.fields"] = chosen
@@ -359,6 +367,28 @@ def fields(info: DatasetInfo) -> None:
             st.warning(literal(f"{name}: {note}"))
         elif row["note"]:
             st.info(literal(f"{name}: {row['note']}"))
+
+
+def _schema_names(
+    fields: list[str], options: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """Fields by their schema names (``ParentImage`` is ``ParentPath``)."""
+    from procanom.schema import FIELD_ALIASES
+
+    canonical = {
+        alias.lower(): name
+        for name, aliases in FIELD_ALIASES.items()
+        for alias in aliases
+    }
+    wanted, renamed = [], {}
+    for name in fields:
+        schema_name = canonical.get(name.lower())
+        if name not in options and schema_name in options:
+            renamed[name] = schema_name
+            name = schema_name
+        if name not in wanted:
+            wanted.append(name)
+    return wanted, renamed
 
 
 # --- 4. Method ---------------------------------------------------------------

@@ -33,9 +33,15 @@ Known limits, where they matter:
 from __future__ import annotations
 
 from procanom.schema._convert import ProcessEvents, to_process_events
-from procanom.schema._mapping import PROCESS_FIELDS, FieldMapping, detect_mapping
+from procanom.schema._mapping import (
+    FIELD_ALIASES,
+    PROCESS_FIELDS,
+    FieldMapping,
+    detect_mapping,
+)
 
 __all__ = [
+    "FIELD_ALIASES",
     "PROCESS_FIELDS",
     "FieldMapping",
     "ProcessEvents",

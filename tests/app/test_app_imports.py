@@ -64,3 +64,22 @@ def test_app_imported_experiment_opens_on_its_data(
     app = app.button(key="exp.detect").click().run()
     assert not app.exception, app.exception
     assert any(m.label == "Total Events" for m in app.metric)
+
+
+def test_app_imported_sysmon_field_names_map_onto_the_schema(repo_root, data_dir):
+    store = ExperimentStore(data_dir)
+    (experiment,) = store.import_experiments(
+        {
+            "title": "Sysmon names",
+            "fields": ["Image", "ParentImage", "CommandLine"],
+            "data_source": {"kind": "sample", "name": "otrf-sysmon"},
+        }
+    )
+    app = _open(repo_root, experiment.id)
+    assert not app.exception, app.exception
+    assert app.multiselect(key="exp.fields").value == [
+        "Path",
+        "ParentPath",
+        "CommandLine",
+    ]
+    assert any("ParentImage is ParentPath" in i.value for i in app.info)
