@@ -219,9 +219,14 @@ class Explanation:
         verdict = "flagged" if self.is_outlier else "not flagged"
         lines = [f"Event {self.row}: score {self.score:.3g}, {verdict} ({self.rule})."]
         if self.probable_cause:
-            lines.append(f"Probable cause: {self.probable_cause}.")
+            lines.append(
+                f"Probable cause: {self.probable_cause} (the field adding most to"
+                " the score)."
+            )
         if self.rarest_value is not None:
-            lines.append(f"Rarest value: {self.rarest_value.text()}.")
+            # By plain frequency: it may be another field than the cause,
+            # when a value is rare only given the others (its parent, host).
+            lines.append(f"Rarest value on its own: {self.rarest_value.text()}.")
         if self.rarest_combination is not None:
             lines.append(f"Rarest combination: {self.rarest_combination.text()}.")
         if self.contributions:
