@@ -96,9 +96,13 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser page, 1400 x 1000."""
+    from playwright.sync_api import expect
+
+    # CI machines are small and busy: a page may take seconds to settle.
+    expect.set_options(timeout=30_000)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     yield page
     context.close()
 
