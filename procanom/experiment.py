@@ -173,7 +173,10 @@ class ExperimentSettings:
             fields=parse_field_list(data.get("fields")),
             field_types=field_types,
             method=str(data.get("method") or _method_when_unnamed(data)),
-            params=dict(data.get("params") or {}),
+            # A parameter set to None is the method's default: left out.
+            params={
+                k: v for k, v in dict(data.get("params") or {}).items() if v is not None
+            },
             notes=str(data.get("notes") or ""),
             baseline=dict(data["baseline"])
             if isinstance(data.get("baseline"), dict)
