@@ -32,21 +32,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks._memory import peak_rss_bytes  # noqa: E402
+
 TARGET_PEAK_GIB = 8.0
 DEFAULT_FIELDS = "Name,Path,ParentName,User"
-
-
-def peak_rss_bytes() -> int:
-    """Return this process's peak resident size (``VmHWM``), in bytes."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def child(data_dir: str, dataset_id: str, method: str, fields: list[str]) -> None:

@@ -35,6 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks._memory import peak_rss_bytes  # noqa: E402
+
 TARGET_P95_S = 2.0
 
 SEARCHES = {
@@ -46,19 +48,6 @@ SEARCHES = {
 FREE_TEXT = {"free text": "mimikatz"}
 
 SCORE_FIELDS = ["Name", "Path", "ParentName", "User"]
-
-
-def peak_rss_bytes() -> int:
-    """Return this process's peak resident size (``VmHWM``), in bytes."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def percentile(values: list[float], q: float) -> float:
