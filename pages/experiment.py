@@ -10,9 +10,10 @@ if current is None:
     st.page_link("pages/experiments.py", label="Experiments", icon=":material/science:")
     st.stop()
 
-sections.header(current)
+banner = sections.header(current)
 dataset = sections.data_source(current)
 if dataset is None or sections.search(dataset) is None:
+    sections.draft_notice(current, banner)
     st.stop()
 sections.fields(dataset)
 sections.method()
@@ -20,3 +21,4 @@ sections.detect(current, dataset)
 shown = sections.results(current)
 sections.actions(current, dataset, shown)
 sections.history(current)
+sections.draft_notice(current, banner)

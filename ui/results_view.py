@@ -389,7 +389,9 @@ def table(
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
-        key="exp.table",
+        # A new key after the rows moved under a selection (allow-listing):
+        # the browser would keep the tick on whatever row is there now.
+        key=table_key(),
         column_config={
             "isOutlier": st.column_config.NumberColumn("isOutlier", width="small"),
             "anomaly_score": st.column_config.NumberColumn("score", format="%.2f"),
@@ -397,6 +399,11 @@ def table(
     )
     picked = selection.selection.rows if selection else []
     return page_rows.index[picked[0]] if picked else None
+
+
+def table_key() -> str:
+    """The table's widget key, new each time its selection must be let go."""
+    return f"exp.table.{st.session_state.get('exp.table_round', 0)}"
 
 
 def _highlight(frame: pd.DataFrame):
@@ -608,7 +615,8 @@ def _feedback(
     st.toast("Added to the allow-list; later runs no longer flag it.")
     # The table drops the suppressed rows: a kept row selection would point
     # at another event.
-    st.session_state.pop("exp.table", None)
+    rounds = st.session_state.get("exp.table_round", 0)
+    st.session_state["exp.table_round"] = rounds + 1
     st.rerun()
 
 

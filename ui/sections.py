@@ -53,19 +53,29 @@ _HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
 
 
 # --- Header ----------------------------------------------------------------
-def header(workspace: Workspace) -> None:
-    """Title, description and whether the page differs from the saved state."""
+def header(workspace: Workspace):
+    """Title, description and messages; returns where the draft notice goes.
+
+    The notice is filled by :func:`draft_notice` once the page has run, so
+    it knows about a Detect made further down.
+    """
     experiment = workspace.experiment
     st.title(literal(experiment.title))
     if experiment.description:
         st.caption(literal(experiment.description))
-    if is_draft(workspace):
-        st.warning(
-            "Draft: changes on this page are not saved yet.", icon=":material/edit:"
-        )
+    banner = st.empty()
     for level, text in workspace.messages:
         getattr(st, level)(text)
     workspace.messages.clear()
+    return banner
+
+
+def draft_notice(workspace: Workspace, banner) -> None:
+    """Say so when the page differs from what is stored."""
+    if is_draft(workspace):
+        banner.warning(
+            "Draft: changes on this page are not saved yet.", icon=":material/edit:"
+        )
 
 
 def is_draft(workspace: Workspace) -> bool:
@@ -646,6 +656,19 @@ def save(
     workspace.experiment = experiment
     run = workspace.run
     if run is not None and run.saved_run_id is None:
+        current = settings.to_dict()
+        if current != run.settings and _rule_if_only_threshold_changed(run) is None:
+            # The results on the page came from other settings: saving them
+            # beside these would pair a count with settings that never made it.
+            workspace.messages.append(
+                (
+                    "warning",
+                    "Saved the settings. The results shown came from earlier"
+                    " settings and were not kept as a run: press Detect"
+                    " Outliers, then Save.",
+                )
+            )
+            st.rerun()
         result = shown or run.result
         record = store.add_run(
             RunRecord(
@@ -654,7 +677,9 @@ def save(
                 started_at=run.started_at,
                 duration_s=run.duration_s,
                 procanom_version=procanom.__version__,
-                settings=run.settings,
+                # Relabelled by a new threshold, the result is the current
+                # settings' result.
+                settings=current,
                 data_fingerprint=run.fingerprint,
                 rows_read=run.rows_read,
                 rows_skipped=run.rows_skipped,

@@ -31,7 +31,7 @@ def _detected(repo_root, method: str = "histogram") -> AppTest:
 
 
 def _select_row(app: AppTest, position: int = 0) -> AppTest:
-    app.session_state["exp.table"] = {
+    app.session_state["exp.table.0"] = {
         "selection": {"rows": [position], "columns": [], "cells": []}
     }
     return app.run()
@@ -205,3 +205,22 @@ def test_search_names_fields_the_data_does_not_have(repo_root, data_dir, query, 
     app.text_input(key="exp.query").input(query).run()
     assert not app.exception, app.exception
     assert any(hint in w.value for w in app.warning)
+
+
+def test_save_keeps_no_run_made_with_other_settings(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    app.number_input(key="exp.param.conditional.alpha").set_value(0.5).run()
+    app = app.button(key="exp.save").click().run()
+    assert not app.exception, app.exception
+    assert any("were not kept as a run" in w.value for w in app.warning)
+    store = ExperimentStore(data_dir)
+    (summary,) = store.list_experiments()
+    assert store.list_runs(summary.id) == []
+    assert store.get_experiment(summary.id).settings["params"] == {"alpha": 0.5}
+
+
+def test_draft_notice_right_after_the_first_detect(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    assert any("Draft" in w.value for w in app.warning)
+    app = app.button(key="exp.save").click().run()
+    assert not any("Draft" in w.value for w in app.warning)

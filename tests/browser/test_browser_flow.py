@@ -64,7 +64,7 @@ def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path
     assert outliers > 0 and total == 1316
     _expect_metric(page, "Outliers", outliers)
     _expect_metric(page, "Total Events", total)
-    page.locator(".st-key-exp-table").scroll_into_view_if_needed()
+    page.locator("[class*='st-key-exp-table-']").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "experiment-results.png"), full_page=True)
 
     page.get_by_role("button", name="Save").click()
@@ -106,7 +106,7 @@ def _create_histogram_experiment(page, url: str, title: str) -> None:
 
 def _select_first_row(page) -> None:
     # The table is a canvas: click the selection box of its first row.
-    grid = page.locator(".st-key-exp-table")
+    grid = page.locator("[class*='st-key-exp-table-']")
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
