@@ -257,7 +257,14 @@ def _path_groups(text: pa.Array) -> pa.Array:
 def _gated(
     text: pa.Array, gate: str, transform: Callable[[pa.Array], pa.Array]
 ) -> pa.Array:
-    """Run ``transform`` on the values matching ``gate`` only."""
+    """Run ``transform`` on the values matching ``gate`` only.
+
+    Known shortcoming: when more than half the values match, every value is
+    transformed, and the user-profile gate does not cover every value its
+    rules change (``%TEMP%\\x.bat``), so such a value's template can depend
+    on the rest of the batch. It matters once templates are made once per
+    dataset and reused for a narrower selection: make the gates exact first.
+    """
     if len(text) == 0:
         return text
     selected = pc.match_substring_regex(text, gate)

@@ -355,6 +355,9 @@ class DatasetView:
         # scored by the method itself, so every path gives the same bits.
         # The conditional method also links events to their parent's event:
         # without the link columns it would score without lineage.
+        # Known shortcoming: the conditional method makes command-line
+        # templates each time it scores (most of its time at a million
+        # events); made once per dataset they would cost it nothing here.
         links = [c for c in self.names if c in _LINK_COLUMNS and c not in fields]
         frame = self.search(selection, fields + links, None, 0)
         result = detect(frame, fields, settings.method, **params)
