@@ -112,6 +112,9 @@ def _memo(run: RunState, name: str, compute):
 # --- Numbers -----------------------------------------------------------------
 def numbers(run: RunState, result: DetectionResult) -> None:
     """Outliers, Total Events, suppressed, seconds."""
+    notice = st.session_state.pop("exp.notice", None)
+    if notice:
+        st.success(notice)
     outliers, total, suppressed, seconds = st.columns(4)
     outliers.metric("Outliers", f"{result.num_outliers:,}")
     total.metric("Total Events", f"{result.num_events:,}")
@@ -612,7 +615,11 @@ def _feedback(
     except ProcanomError as error:
         st.error(literal(error))
         return
-    st.toast("Added to the allow-list; later runs no longer flag it.")
+    # Said beside the numbers after the rerun (a toast would be lost in it).
+    st.session_state["exp.notice"] = (
+        "Added to the allow-list: matching events are no longer flagged and"
+        " are counted as suppressed."
+    )
     # The table drops the suppressed rows: a kept row selection would point
     # at another event.
     rounds = st.session_state.get("exp.table_round", 0)

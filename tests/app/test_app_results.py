@@ -68,6 +68,7 @@ def test_results_feedback_suppresses_the_event_and_counts_it(repo_root, data_dir
 
     assert metric(app, "Outliers") == before - 1
     assert metric(app, "Suppressed") == 1
+    assert any("Added to the allow-list" in m.value for m in app.success)
     # The selection is let go: the rows moved, it would name another event.
     assert not [t for t in app.text if t.value.startswith("Event ")]
     (entry,) = ExperimentStore(data_dir).list_allow_entries()
