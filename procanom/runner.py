@@ -31,7 +31,13 @@ from procanom.compare import Comparison, compare_outliers
 from procanom.errors import NotFoundError, ParameterError, StoreError
 from procanom.experiment import ExperimentSettings, fingerprint, run_settings
 from procanom.export import _json_value
-from procanom.io import LoadedEvents, LoadReport, read_events, read_upload
+from procanom.io import (
+    LoadedEvents,
+    LoadReport,
+    expand_paths,
+    read_events,
+    read_upload,
+)
 from procanom.samples import SAMPLES
 from procanom.scoring import DetectionResult
 from procanom.store import (
@@ -105,22 +111,6 @@ def resolve_experiment(store: ExperimentStore, name: str) -> Experiment:
     raise NotFoundError(f"no experiment has the id or title {name!r} in {store.path}")
 
 
-def _expand(paths: Sequence[str | Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.is_file() and not p.name.startswith(".")
-                )
-            )
-        else:
-            files.append(path)
-    return files
-
-
 def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     try:
@@ -160,7 +150,7 @@ def load_events(
         files were given.
     """
     if data_paths:
-        files = _expand(data_paths)
+        files = expand_paths(data_paths)
         loaded = read_events([str(path) for path in files])
         return loaded, ["file", *(_file_digest(path) for path in files)]
 
@@ -362,7 +352,9 @@ def run_experiment(
     summary.update(
         allowlist=suppressed.to_dict(),
         alerts_fired=sum(d.fired for d in decisions),
-        data_files=[path.name for path in _expand(data_paths or [])],
+        data_files=[
+            path.name for path in expand_paths(data_paths or [], allow_empty=True)
+        ],
         model=with_model and isinstance(experiment.settings.get("model"), dict),
     )
     if comparison is not None:

@@ -42,7 +42,12 @@ rows, or a JSON file with no records, gives an empty frame and a warning.
 
 from __future__ import annotations
 
-from procanom.io._read import DEFAULT_MAX_EXPANDED_BYTES, read_events, read_upload
+from procanom.io._read import (
+    DEFAULT_MAX_EXPANDED_BYTES,
+    expand_paths,
+    read_events,
+    read_upload,
+)
 from procanom.io._report import SOURCE_FILE_COLUMN, LoadedEvents, LoadReport, SkippedRow
 
 __all__ = [
@@ -51,6 +56,7 @@ __all__ = [
     "LoadReport",
     "LoadedEvents",
     "SkippedRow",
+    "expand_paths",
     "read_events",
     "read_upload",
 ]

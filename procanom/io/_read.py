@@ -116,7 +116,7 @@ def read_events(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     sources = []
-    for path in _expand_folders(paths):
+    for path in expand_paths(paths):
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
@@ -155,20 +155,38 @@ def read_upload(
     )
 
 
-def _expand_folders(paths: Sequence[str | Path]) -> list[str | Path]:
-    out: list[str | Path] = []
-    for path in paths:
-        p = Path(path)
-        if p.is_dir():
+def expand_paths(
+    paths: str | Path | Sequence[str | Path], *, allow_empty: bool = False
+) -> list[Path]:
+    """Return the files to read: a folder stands for the files directly in it.
+
+    Files in a folder come sorted by name; hidden files are left out.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+    allow_empty : bool, default False
+        Return ``[]`` for no paths instead of raising.
+
+    Raises
+    ------
+    procanom.errors.InputFileError
+        For a folder with no files, or no paths at all.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
             children = sorted(
-                c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")
+                c for c in path.iterdir() if c.is_file() and not c.name.startswith(".")
             )
             if not children:
                 raise InputFileError(str(path), "is a folder with no files in it")
             out.extend(children)
         else:
             out.append(path)
-    if not out:
+    if not out and not allow_empty:
         raise InputFileError("(no file)", "no files were given")
     return out
 

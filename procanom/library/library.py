@@ -41,7 +41,7 @@ import pandas as pd
 
 from procanom.errors import InputFileError, ParameterError, StoreError
 from procanom.experiment import ExperimentSettings
-from procanom.io import DEFAULT_MAX_EXPANDED_BYTES
+from procanom.io import DEFAULT_MAX_EXPANDED_BYTES, expand_paths
 from procanom.library._catalogue import Catalogue, DatasetInfo, Layout
 from procanom.library._connect import ReaderPool, open_writer
 from procanom.library._ingest import (
@@ -96,27 +96,6 @@ def content_id(paths: Sequence[str | Path]) -> str:
         digests.append(digest.hexdigest())
     joined = "\n".join(sorted(digests)).encode("ascii")
     return hashlib.sha256(joined).hexdigest()[:16]
-
-
-def _expand(paths: Sequence[str | Path]) -> list[Path]:
-    """Files to read: a folder stands for the files directly in it, by name."""
-    if isinstance(paths, str | Path):
-        paths = [paths]
-    out: list[Path] = []
-    for path in paths:
-        p = Path(path)
-        if p.is_dir():
-            children = sorted(
-                c for c in p.iterdir() if c.is_file() and not c.name.startswith(".")
-            )
-            if not children:
-                raise InputFileError(str(path), "is a folder with no files in it")
-            out.extend(children)
-        else:
-            out.append(p)
-    if not out:
-        raise InputFileError("(no file)", "no files were given")
-    return out
 
 
 class DatasetLibrary:
@@ -285,7 +264,7 @@ class DatasetLibrary:
         ParameterError
             If ``name`` is blank or ``mapping`` malformed.
         """
-        files = _expand(paths)
+        files = expand_paths(paths)
         sources = [Source(str(path), path) for path in files]
         return self._ingest(sources, name, mapping, dataset_id or content_id(files))
 
@@ -329,7 +308,7 @@ class DatasetLibrary:
         -------
         DatasetInfo
         """
-        files = _expand(paths)
+        files = expand_paths(paths)
         # The store hashes the files while copying them; asking it which
         # datasets it had spares reading a large file once more.
         known = {record.id for record in store.list_datasets()}
