@@ -42,6 +42,7 @@ rows, or a JSON file with no records, gives an empty frame and a warning.
 
 from __future__ import annotations
 
+from procanom.io._delimited import sniff_delimiter
 from procanom.io._read import (
     DEFAULT_MAX_EXPANDED_BYTES,
     expand_paths,
@@ -59,4 +60,5 @@ __all__ = [
     "expand_paths",
     "read_events",
     "read_upload",
+    "sniff_delimiter",
 ]

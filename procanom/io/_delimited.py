@@ -134,16 +134,16 @@ def read_delimited(text: str, name: str, utf8: bytes | None = None) -> ParsedFil
     return ParsedFile(table, fmt, skipped, warnings)
 
 
-def sniff_delimiter(sample: str) -> str:
+def sniff_delimiter(sample: str, default: str | None = ",") -> str | None:
     """Choose the separator that splits the first lines most consistently.
 
     Each candidate must give the header at least two fields; among those,
     the one whose following rows most often have the header's width wins,
-    then the one giving more fields. A file with one column reads as comma
-    separated.
+    then the one giving more fields. When none does (a file with one
+    column), ``default``: comma separated unless the caller says otherwise.
     """
     lines = sample.splitlines(keepends=True)[:_SNIFF_LINES]
-    best, best_key = ",", (-1.0, 0)
+    best, best_key = default, (-1.0, 0)
     for delimiter in DELIMITERS:
         try:
             rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]

@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from procanom.errors import InputFileError
-from procanom.io import SOURCE_FILE_COLUMN, read_upload
+from procanom.io import SOURCE_FILE_COLUMN, read_upload, sniff_delimiter
 from procanom.library._catalogue import Layout
 from procanom.library._connect import query_arrow
 from procanom.schema import (
@@ -76,7 +76,6 @@ DEFAULT_STREAM_BYTES = 64 * 1024**2
 
 # How much of a CSV file is read by both readers to check they agree.
 _HEAD_BYTES = 4 * 1024**2
-_DELIMITERS = (",", ";", "\t", "|")
 _NOT_CSV_MAGICS = (b"\x1f\x8b", b"PK\x03\x04", b"PK\x05\x06", b"ElfFile\x00", b"PAR1")
 _BOM = b"\xef\xbb\xbf"
 _SOURCE_STORED = "rs"
@@ -243,24 +242,6 @@ class _Stager:
         self.data.rows = first_row
 
 
-def _sniff_delimiter(lines: list[str]) -> str | None:
-    """Pick the separator giving the header two or more fields, consistently."""
-    best, best_key = None, (-1.0, 0)
-    for delimiter in _DELIMITERS:
-        try:
-            rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]
-        except csv.Error:
-            continue
-        if not rows or len(rows[0]) < 2:
-            continue
-        width = len(rows[0])
-        body = rows[1:-1] if len(rows) > 2 else rows[1:]
-        share = sum(len(r) == width for r in body) / len(body) if body else 1.0
-        if (share, width) > best_key:
-            best, best_key = delimiter, (share, width)
-    return best
-
-
 def _plain_csv_head(path: Path) -> tuple[list[str], str, bytes] | None:
     """Return header names, separator and a head sample of a plain CSV file.
 
@@ -289,7 +270,7 @@ def _plain_csv_head(path: Path) -> tuple[list[str], str, bytes] | None:
     if not text or text[0] in "[{<\r\n\t " or text[:6].upper() == "#TYPE ":
         return None
     lines = text.splitlines(keepends=True)[:50]
-    delimiter = _sniff_delimiter(lines)
+    delimiter = sniff_delimiter(text, default=None)
     if delimiter is None:
         return None
     try:
