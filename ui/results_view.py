@@ -19,7 +19,7 @@ from procanom.experiment import ExperimentSettings
 from procanom.scoring import DetectionResult, ThresholdRule
 from ui import resources
 from ui.text import literal
-from ui.workspace import RunState, Workspace
+from ui.workspace import RunState, Workspace, sensitivity_rule
 
 SENSITIVITY = {
     "saved": "As in the method settings",
@@ -49,10 +49,8 @@ def sensitivity(run: RunState) -> ThresholdRule | None:
         format_func=SENSITIVITY.get,
         help="Re-labels the scored events at once; nothing is scored again.",
     )
-    if kind == "saved":
-        return None
-    if kind in {"auto", "auto-strict"}:
-        return ThresholdRule(kind)
+    if kind in {"saved", "auto", "auto-strict"}:
+        return _rule_from_widgets()
     defaults = {"top": 20.0, "percent": 1.0, "score": float(run.result.fence.score)}
     if (
         st.session_state.get("exp.sensitivity_kind") != kind
@@ -63,21 +61,27 @@ def sensitivity(run: RunState) -> ThresholdRule | None:
     if kind == "score":
         scores = run.result.annotated["anomaly_score"]
         low, high = float(scores.min()), float(scores.max())
-        value = right.slider(
+        right.slider(
             "Score above",
             min_value=low,
             max_value=max(high, low + 1e-9),
             key="exp.sensitivity_value",
         )
     else:
-        value = right.number_input(
+        right.number_input(
             "N" if kind == "top" else "percent",
             min_value=0.0,
             max_value=None if kind == "top" else 100.0,
             step=1.0 if kind == "top" else 0.1,
             key="exp.sensitivity_value",
         )
-    return ThresholdRule(kind, value)
+    return _rule_from_widgets()
+
+
+def _rule_from_widgets() -> ThresholdRule | None:
+    # The same reading of the widgets that the saved settings get.
+    rule = sensitivity_rule()
+    return None if rule is None else ThresholdRule.from_dict(rule)
 
 
 def labelled(workspace: Workspace, rule: ThresholdRule | None) -> DetectionResult:
