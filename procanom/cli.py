@@ -298,7 +298,7 @@ def detect(
         _save_model(result, save_model_path)
     table = result.table(action)
     extra = {
-        "summary": {k: export._json_value(v) for k, v in result.summary.items()},
+        "summary": export.json_summary(result.summary),
         "rows_read": loaded.report.rows_read,
         "rows_skipped": loaded.report.rows_skipped,
     }

@@ -22,7 +22,14 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "defuse_formula", "to_csv", "to_json", "to_terminal"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "defuse_formula",
+    "json_summary",
+    "to_csv",
+    "to_json",
+    "to_terminal",
+]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e]")
@@ -70,6 +77,11 @@ def to_csv(frame: pd.DataFrame) -> str:
         values = safe[column].astype(object)
         safe[column] = values.map(defuse_formula, na_action="ignore")
     return safe.to_csv(index=False, lineterminator="\r\n")
+
+
+def json_summary(summary: dict) -> dict:
+    """Return a result's ``summary`` as JSON-able plain data (NaN as None)."""
+    return {key: _json_value(value) for key, value in summary.items()}
 
 
 def _json_value(value: object) -> object:

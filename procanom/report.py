@@ -166,7 +166,7 @@ def export_outliers(
     if fmt == "csv":
         return export.to_csv(frame).encode("utf-8-sig")
     if fmt == "json":
-        summary = {k: export._json_value(v) for k, v in result.summary.items()}
+        summary = export.json_summary(result.summary)
         return export.to_json(frame, summary=summary).encode("utf-8")
     buffer = io.BytesIO()
     # Categories become plain text: a reader needs no pandas to read them.

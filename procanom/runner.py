@@ -30,7 +30,7 @@ from procanom.allowlist import SuppressionSummary, apply_allowlist
 from procanom.compare import Comparison, compare_outliers
 from procanom.errors import NotFoundError, ParameterError, StoreError
 from procanom.experiment import ExperimentSettings, fingerprint, run_settings
-from procanom.export import _json_value
+from procanom.export import json_summary
 from procanom.io import (
     LoadedEvents,
     LoadReport,
@@ -348,7 +348,7 @@ def run_experiment(
     rules = store.list_alert_rules(experiment.id, enabled_only=True)
     decisions = [evaluate(rule, result, previous_keys) for rule in rules]
 
-    summary = {k: _json_value(v) for k, v in result.summary.items()}
+    summary = json_summary(result.summary)
     summary.update(
         allowlist=suppressed.to_dict(),
         alerts_fired=sum(d.fired for d in decisions),

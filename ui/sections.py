@@ -47,9 +47,7 @@ TIME_PRESETS = {
     "30d": "Last 30 days",
     "custom": "Custom range",
 }
-PAGE_SIZES = (25, 100, 500)
 RESULT_VIEWS = ["Data and Outliers", "Charts", "Compare runs", "Alerts", "Export"]
-_HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
 
 
 # --- Header ----------------------------------------------------------------
@@ -709,7 +707,7 @@ def _with_model(settings: ExperimentSettings, run: RunState | None) -> dict:
 
 
 def _run_summary(result: DetectionResult, run: RunState) -> dict:
-    summary = {k: export._json_value(v) for k, v in result.summary.items()}
+    summary = export.json_summary(result.summary)
     if run.suppression is not None:
         # Kept with the run so the Allow-list page can count each entry's use.
         summary["allowlist"] = run.suppression.to_dict()
