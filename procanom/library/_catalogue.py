@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from procanom._sqlite import write_transaction
 from procanom.errors import NotFoundError, StoreError
 
 __all__ = ["CATALOGUE_FILENAME", "Catalogue", "DatasetInfo", "Layout"]
@@ -232,15 +233,8 @@ class Catalogue:
 
     @contextlib.contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
-        with self._errors(action):
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._errors(action), write_transaction(self._conn()) as conn:
+            yield conn
 
     @staticmethod
     def _entry(row: sqlite3.Row) -> _Entry:

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from procanom._sqlite import write_transaction
 from procanom.errors import (
     InputFileError,
     NotFoundError,
@@ -228,16 +229,8 @@ class ExperimentStore(TriageMixin):
     @contextlib.contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Connection]:
         """Run the body as one write transaction, committed only if it returns."""
-        with self._errors(action):
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._errors(action), write_transaction(self._conn()) as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from procanom._sqlite import write_transaction
 from procanom.errors import StoreError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
@@ -206,8 +207,7 @@ def migrate(
 
     # Several processes may open a fresh store at the same moment: the version
     # is read again under the write lock so each migration runs exactly once.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         before = _user_version(conn)
         _refuse_newer(before, path)
         for number in range(before, len(migrations)):
@@ -216,11 +216,6 @@ def migrate(
             logger.debug("applied store migration %d to %s", number + 1, path)
         # PRAGMA takes no bound parameters; the value is an int we computed.
         conn.execute(f"PRAGMA user_version = {len(migrations)}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
     if before < len(migrations):
         logger.info(
