@@ -42,10 +42,15 @@ command lines unique, but their words repeat.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,6 +75,8 @@ __all__ = [
     "normalize_text",
     "program_of",
     "template_column",
+    "template_fingerprint",
+    "template_values",
 ]
 
 logger = logging.getLogger(__name__)
@@ -86,9 +93,12 @@ FIELD_KINDS = ("name", "path", "command_line", "text")
 
 # Rules are (RE2 pattern, replacement) pairs applied in order to lower-cased
 # text. A path may start a value or follow a space, a quote, "=" or ",".
-# Each group of rules has a *gate*: a cheap pattern that any value a rule of
-# the group could change must match. Rules run on the gated values only,
-# which keeps a million distinct command lines to a few seconds.
+# Each group of rules has a *gate*: a cheap pattern that every value a rule
+# of the group could change matches (a value the gate misses is left as it
+# is by every rule of the group). Rules run on the gated values only, which
+# keeps a million distinct command lines to a few seconds; since a gate
+# misses only values the rules leave alone, a value's template never depends
+# on the other values templated with it (tests check this on real data).
 _START = r"(^|[\s\"'=,;(])"
 
 
@@ -141,7 +151,10 @@ _SHORT_NAMES = _Group(
 )
 
 _PROFILES = _Group(
-    r"\\(?:users|documents and settings|windows\\temp)\\|<userprofile>|~\d",
+    # "<temp>" and "<public>" may come from the environment rules or be in
+    # the raw text: both are rewritten below, so both open the gate.
+    r"\\(?:users|documents and settings|windows\\temp)\\|<userprofile>|<temp>|<public>"
+    r"|~\d",
     (
         # Public is one folder shared by every user: keep it recognisable.
         (r"[a-z]:\\users\\public\\", "<public>\\\\"),
@@ -259,11 +272,9 @@ def _gated(
 ) -> pa.Array:
     """Run ``transform`` on the values matching ``gate`` only.
 
-    Known shortcoming: when more than half the values match, every value is
-    transformed, and the user-profile gate does not cover every value its
-    rules change (``%TEMP%\\x.bat``), so such a value's template can depend
-    on the rest of the batch. It matters once templates are made once per
-    dataset and reused for a narrower selection: make the gates exact first.
+    ``gate`` must match every value ``transform`` would change. When more
+    than half the values match, transforming them all is cheaper than
+    picking them out, and gives the same result.
     """
     if len(text) == 0:
         return text
@@ -336,6 +347,76 @@ _TEMPLATERS = {
     "text": _template_text,
 }
 
+# Values templated per thread at least: below this, starting threads costs
+# more than it saves. Arrow's kernels release the GIL, so chunks run at once.
+_CHUNK_MIN = 50_000
+
+
+def _check_kind(kind: str) -> None:
+    # Imported here: the scoring package itself imports this module.
+    from procanom.errors import ParameterError
+
+    if kind not in _TEMPLATERS:
+        raise ParameterError("kind", "one of " + ", ".join(FIELD_KINDS), kind)
+
+
+def template_values(values: pa.Array | pa.ChunkedArray, kind: str) -> pa.Array:
+    """Return the template of each of ``values``, in order.
+
+    Meant for distinct values (a column's dictionary, a dataset's distinct
+    command lines): nothing is deduplicated here. A value's template depends
+    on that value only, never on the others, so templates made once for a
+    whole dataset hold for any selection of its events, and large inputs are
+    split between threads.
+
+    Parameters
+    ----------
+    values : pyarrow.Array or pyarrow.ChunkedArray
+        Text; missing values are templated as ``""``.
+    kind : {"name", "path", "command_line", "text"}
+
+    Returns
+    -------
+    pyarrow.Array
+        One template per value, ``large_string`` or ``string`` as the input.
+    """
+    _check_kind(kind)
+    from procanom.scoring._encode import as_text_array
+
+    text = as_text_array(values)
+    templater = _TEMPLATERS[kind]
+    workers = min(os.cpu_count() or 1, len(text) // _CHUNK_MIN)
+    if workers < 2:
+        return templater(text)
+    bounds = np.linspace(0, len(text), workers + 1).astype(np.int64)
+    chunks = [text.slice(a, b - a) for a, b in itertools.pairwise(bounds)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(templater, chunks))
+    return pa.concat_arrays([chunk.cast(done[0].type) for chunk in done])
+
+
+def template_fingerprint() -> str:
+    """Return a short id of the rules in force, for stored templates.
+
+    Templates kept between runs (the dataset library keeps them per dataset)
+    are only reused when made by the same rules; any change to this module
+    changes the id.
+    """
+    return _FINGERPRINT
+
+
+def _fingerprint() -> str:
+    try:
+        source = Path(__file__).read_bytes()
+    except OSError:  # pragma: no cover - installed without sources
+        source = repr(
+            [_PREFIXES, _ENV, _SHORT_NAMES, _PROFILES, _TOKENS, _PROGRAM]
+        ).encode()
+    return hashlib.sha256(source).hexdigest()[:12]
+
+
+_FINGERPRINT = _fingerprint()
+
 
 def encode_templates(column: pd.Series | pa.Array, kind: str) -> EncodedColumn:
     """Return the templates of ``column`` as codes, distinct templates and counts.
@@ -356,13 +437,11 @@ def encode_templates(column: pd.Series | pa.Array, kind: str) -> EncodedColumn:
     procanom.scoring._encode.EncodedColumn
     """
     # Imported here: the scoring package itself imports this module.
-    from procanom.errors import ParameterError
     from procanom.scoring._encode import EncodedColumn, encode_column
 
-    if kind not in _TEMPLATERS:
-        raise ParameterError("kind", "one of " + ", ".join(FIELD_KINDS), kind)
+    _check_kind(kind)
     raw = encode_column(column)
-    templates = pc.dictionary_encode(_TEMPLATERS[kind](raw.values))
+    templates = pc.dictionary_encode(template_values(raw.values, kind))
     # Raw values are in first-seen order, so the first raw value of each
     # template is its first event: templates keep the first-seen order.
     of_raw = templates.indices.to_numpy(zero_copy_only=False).astype(np.int64)

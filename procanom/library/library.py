@@ -4,6 +4,8 @@ Layout of the data folder (the same folder as the experiment store)::
 
     <data_dir>/library/catalogue.sqlite3      which datasets exist, where
     <data_dir>/library/<id>-<token>.duckdb    one file per dataset
+    <data_dir>/library/<id>-<token>.duckdb.templates/
+                                              templates made after ingest
     <data_dir>/library/.tmp/                  files being written, spills
 
 Why one DuckDB file per dataset rather than one for the whole library:
@@ -57,6 +59,12 @@ from procanom.library._ingest import (
     table_stats,
 )
 from procanom.library._query import DatasetView, folded_columns
+from procanom.library._templates import (
+    add_template_tables,
+    default_template_kinds,
+    discard_templates,
+    find_template_source,
+)
 from procanom.scoring import DetectionResult
 from procanom.search import TimeRange
 
@@ -383,6 +391,7 @@ class DatasetLibrary:
                     staged.rows,
                     mapping_obj,
                 )
+            self._add_templates(out_path, mapped.layout)
             stats = self._stats(out_path, mapped.layout)
         except duckdb.Error as exc:
             raise StoreError(f"could not write the dataset {name!r}: {exc}") from exc
@@ -449,6 +458,21 @@ class DatasetLibrary:
             conn.close()
             _unlink(out_path)
             raise
+        finally:
+            conn.close()
+
+    def _add_templates(self, path: Path, layout: Layout) -> None:
+        """Make the templates of a new events file's names, paths and command lines.
+
+        Made once here, on distinct values, so that scoring never makes them
+        (:mod:`procanom.library._templates`).
+        """
+        kinds = default_template_kinds(layout.names)
+        if not kinds:
+            return
+        conn = open_writer(path, self.tmp / "spill")
+        try:
+            add_template_tables(conn, dict((n, c) for n, c in layout.visible), kinds)
         finally:
             conn.close()
 
@@ -540,6 +564,7 @@ class DatasetLibrary:
             mapped = self._map_into(
                 new_path, source, "events", columns, row_max + 1, mapping_obj
             )
+            self._add_templates(new_path, mapped.layout)
             stats = self._stats(new_path, mapped.layout)
         info = replace(
             entry.info,
@@ -734,7 +759,12 @@ class DatasetLibrary:
             settings = ExperimentSettings.from_dict(settings)
         view = self._view(dataset_id)
         selection = view.where(settings.query, settings.time_range, now)
-        return view.score(selection, settings)
+        events_file = self.folder / self._catalogue.get(dataset_id).file
+
+        def templates(stored: str, kind: str):
+            return find_template_source(view.cursor, events_file, stored, kind)
+
+        return view.score(selection, settings, templates)
 
     # -- housekeeping -------------------------------------------------------------
 
@@ -742,6 +772,7 @@ class DatasetLibrary:
         path = self.folder / file
         self._readers.forget(path=path)
         _unlink(path)
+        discard_templates(path)
 
     def _clean_stale(self) -> None:
         """Remove files left by processes that died while writing."""
@@ -755,9 +786,16 @@ class DatasetLibrary:
             return
         for path in candidates:
             with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
+                if path.stat().st_mtime < cutoff and path.is_file():
                     path.unlink()
                     logger.info("removed stale library file %s", path)
+        # Templates kept beside an events file that is gone.
+        with contextlib.suppress(OSError):
+            for folder in self.folder.glob("*.templates"):
+                events_file = folder.with_suffix("")
+                if events_file.name not in known and folder.stat().st_mtime < cutoff:
+                    discard_templates(events_file)
+                    logger.info("removed stale templates %s", folder)
 
 
 def _unlink(path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from procanom import normalize as normalize_module
@@ -19,6 +20,8 @@ from procanom.normalize import (
     normalize_path,
     normalize_text,
     template_column,
+    template_fingerprint,
+    template_values,
 )
 from procanom.scoring._encode import encode_column
 
@@ -235,3 +238,116 @@ def test_add_templates_records_its_columns_for_scoring():
     assert template_column(out, "CommandLine", "path") is None
     assert template_column(frame, "CommandLine", "command_line") is None
     assert "procanom_templates" not in frame.attrs
+
+
+# -- a value's template depends on that value only ------------------------------
+
+# Values whose template once depended on the batch they were templated in:
+# a rule the user-profile gate did not cover ("<temp>" made from "%TEMP%").
+_GATE_EDGE_VALUES = [
+    "%TEMP%\\x.bat",
+    "cmd /c %tmp%\\run.cmd",
+    "<temp>\\a.b",
+    "<public>\\x.exe",
+    "C:\\Users\\Public\\x.exe",
+]
+
+
+@pytest.fixture(scope="module")
+def real_values(shared_data) -> list[str]:
+    """Distinct names, paths and command lines of the real exports."""
+    from procanom.io import read_events
+
+    values: set[str] = set(_GATE_EDGE_VALUES)
+    for path in (
+        shared_data / "winhostmon_process_sample.csv",
+        shared_data / "eval" / "otrf_sysmon1_process_events_labelled.csv",
+    ):
+        frame = read_events(path).frame
+        for column in frame.columns:
+            if field_kind(str(column)) != "text":
+                values.update(frame[column].dropna().astype(str))
+    return sorted(values)
+
+
+@pytest.mark.parametrize("kind", ["name", "path", "command_line"])
+def test_template_values_of_real_values_do_not_depend_on_the_batch(real_values, kind):
+    whole = template_values(pa.array(real_values), kind).to_pylist()
+    expected = dict(zip(real_values, whole, strict=True))
+
+    alone = [template_values(pa.array([v]), kind)[0].as_py() for v in real_values]
+    assert alone == whole
+
+    rng = np.random.default_rng(7)
+    # Random halves, and a batch where most values open the path rules'
+    # gate (the rules then run on every value of the batch).
+    gated = [v for v in real_values if "\\" in v or "%" in v or "~" in v]
+    subsets = [list(rng.permutation(real_values)[: len(real_values) // 2])] * 3
+    subsets += [gated, gated[:3] + real_values[:1], list(reversed(real_values))]
+    for subset in subsets:
+        got = template_values(pa.array(subset, pa.string()), kind).to_pylist()
+        assert got == [expected[v] for v in subset]
+
+
+def test_template_values_edge_values_alone_and_among_others():
+    plain = ["notepad.exe a.txt"] * 5
+    for value in _GATE_EDGE_VALUES:
+        alone = template_values(pa.array([value]), "command_line")[0]
+        among = template_values(pa.array([*plain, value]), "command_line")[-1]
+        assert alone == among
+    assert _one("%TEMP%\\x.bat", "path") == "<temp>\\<tmpfile>.bat"
+    assert _one("cmd /c %tmp%\\run.cmd", "command_line") == (
+        "cmd.exe /c <temp>\\<tmpfile>.cmd"
+    )
+
+
+def test_rule_gates_match_every_value_their_rules_change(real_values):
+    # A gate may skip only values its rules leave alone; that is what makes
+    # templates independent of the batch. Checked group by group, each on
+    # the output of the groups before it, as the templates apply them.
+    module = normalize_module
+
+    def rules(text, group):
+        for pattern, replacement in group.rules:
+            text = pc.replace_substring_regex(text, pattern, replacement)
+        return text
+
+    def check(text, group):
+        changed = pc.not_equal(rules(text, group), text)
+        missed = pc.invert(pc.match_substring_regex(text, group.gate))
+        assert not pc.any(pc.and_(changed, missed)).as_py()
+        return rules(text, group)
+
+    text = pc.utf8_trim_whitespace(module._lower(pa.array(real_values)))
+    lines = text
+    for group in (module._PREFIXES, module._ENV, module._SHORT_NAMES):
+        lines = check(lines, group)
+    lines = check(lines, module._PROFILES)
+    changed = pc.not_equal(module._path_groups(text), text)
+    missed = pc.invert(pc.match_substring_regex(text, module._PATH_GATE))
+    assert not pc.any(pc.and_(changed, missed)).as_py()
+    for group in module._PROGRAM:
+        lines = check(lines, group)
+    words = pc.unique(pc.list_flatten(pc.split_pattern(lines, " ")))
+    for group in (*module._TOKENS, module._QUOTES):
+        words = check(words, group)
+    check(lines, module._SPACES)
+
+
+def test_template_values_splits_large_inputs_between_threads(monkeypatch):
+    values = pa.array(
+        [v for v in _MIXED_COMMAND_LINES if v is not None] * 7, pa.large_string()
+    )
+    expected = normalize_module._TEMPLATERS["command_line"](values)
+    monkeypatch.setattr(normalize_module, "_CHUNK_MIN", 5)
+    assert template_values(values, "command_line").equals(expected)
+
+
+def test_template_values_unknown_kind_raises_parameter_error():
+    with pytest.raises(ParameterError, match="kind"):
+        template_values(pa.array(["x"]), "ipaddress")
+
+
+def test_template_fingerprint_is_short_and_stable():
+    assert template_fingerprint() == template_fingerprint()
+    assert len(template_fingerprint()) == 12
