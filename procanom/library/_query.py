@@ -23,7 +23,7 @@ from procanom.errors import ParameterError
 from procanom.experiment import ExperimentSettings
 from procanom.library._catalogue import DatasetInfo, Layout
 from procanom.library._connect import query_arrow
-from procanom.library._templates import TEMPLATED_KINDS, TemplateSource
+from procanom.library._templates import TEMPLATED_KINDS
 from procanom.normalize import TEMPLATE_SUFFIX, TEMPLATES_ATTR
 from procanom.profile import is_internal_field, is_label_field
 from procanom.scoring import (
@@ -341,12 +341,12 @@ class DatasetView:
         self,
         selection: _Selection,
         settings: ExperimentSettings,
-        templates: Callable[[str, str], TemplateSource] | None = None,
+        templates: Callable[[str, str], pa.Table] | None = None,
     ) -> DetectionResult:
         """Score the matching events with the settings' method and fields.
 
-        ``templates(stored column, kind)`` says where a column's templates
-        are kept (:mod:`procanom.library._templates`); a method that compares
+        ``templates(stored column, kind)`` returns a column's kept templates
+        (:mod:`procanom.library._templates`); a method that compares
         templates then reads them with the events instead of making them.
         """
         started = time.perf_counter()
@@ -397,7 +397,7 @@ class DatasetView:
         selection: _Selection,
         columns: list[str],
         kinds: dict[str, str],
-        templates: Callable[[str, str], TemplateSource],
+        templates: Callable[[str, str], pa.Table],
     ) -> pd.DataFrame:
         """Read the matching events with the templates of ``kinds``' fields.
 
@@ -409,13 +409,9 @@ class DatasetView:
         joins, registered = [], []
         try:
             for i, (field, kind) in enumerate(kinds.items()):
-                source = templates(self.layout.stored(field), kind)
-                if source.table is not None:
-                    table = quote_identifier(source.table)
-                else:
-                    table = f"_templates_{i}"
-                    self.cursor.register(table, source.data)
-                    registered.append(table)
+                table = f"_templates_{i}"
+                self.cursor.register(table, templates(self.layout.stored(field), kind))
+                registered.append(table)
                 joins.append(
                     f"LEFT JOIN {table} AS _t{i} "
                     f"ON _t{i}.value = COALESCE(_events.{self.stored[field]}, '')"

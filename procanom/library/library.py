@@ -5,7 +5,7 @@ Layout of the data folder (the same folder as the experiment store)::
     <data_dir>/library/catalogue.sqlite3      which datasets exist, where
     <data_dir>/library/<id>-<token>.duckdb    one file per dataset
     <data_dir>/library/<id>-<token>.duckdb.templates/
-                                              templates made after ingest
+                                              templates made on first use
     <data_dir>/library/.tmp/                  files being written, spills
 
 Why one DuckDB file per dataset rather than one for the whole library:
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from procanom.errors import InputFileError, ParameterError, StoreError
 from procanom.experiment import ExperimentSettings
@@ -60,12 +61,12 @@ from procanom.library._ingest import (
 )
 from procanom.library._query import DatasetView, folded_columns
 from procanom.library._templates import (
-    add_template_tables,
-    default_template_kinds,
+    TEMPLATED_KINDS,
     discard_templates,
-    find_template_source,
+    kept_templates,
 )
 from procanom.scoring import DetectionResult
+from procanom.scoring.roles import field_roles, template_kind
 from procanom.search import TimeRange
 
 if TYPE_CHECKING:
@@ -391,7 +392,6 @@ class DatasetLibrary:
                     staged.rows,
                     mapping_obj,
                 )
-            self._add_templates(out_path, mapped.layout)
             stats = self._stats(out_path, mapped.layout)
         except duckdb.Error as exc:
             raise StoreError(f"could not write the dataset {name!r}: {exc}") from exc
@@ -458,21 +458,6 @@ class DatasetLibrary:
             conn.close()
             _unlink(out_path)
             raise
-        finally:
-            conn.close()
-
-    def _add_templates(self, path: Path, layout: Layout) -> None:
-        """Make the templates of a new events file's names, paths and command lines.
-
-        Made once here, on distinct values, so that scoring never makes them
-        (:mod:`procanom.library._templates`).
-        """
-        kinds = default_template_kinds(layout.names)
-        if not kinds:
-            return
-        conn = open_writer(path, self.tmp / "spill")
-        try:
-            add_template_tables(conn, dict((n, c) for n, c in layout.visible), kinds)
         finally:
             conn.close()
 
@@ -564,7 +549,6 @@ class DatasetLibrary:
             mapped = self._map_into(
                 new_path, source, "events", columns, row_max + 1, mapping_obj
             )
-            self._add_templates(new_path, mapped.layout)
             stats = self._stats(new_path, mapped.layout)
         info = replace(
             entry.info,
@@ -761,10 +745,49 @@ class DatasetLibrary:
         selection = view.where(settings.query, settings.time_range, now)
         events_file = self.folder / self._catalogue.get(dataset_id).file
 
-        def templates(stored: str, kind: str):
-            return find_template_source(view.cursor, events_file, stored, kind)
+        def templates(stored: str, kind: str) -> pa.Table:
+            return kept_templates(view.cursor, events_file, stored, kind)
 
         return view.score(selection, settings, templates)
+
+    def make_templates(
+        self, dataset_id: str, fields: Sequence[str] | None = None
+    ) -> float:
+        """Make, now, the templates that scoring these fields will read.
+
+        The conditional method compares names, paths and command lines as
+        templates; :meth:`score` makes them on first use, once per dataset,
+        and keeps them. Calling this ahead (after an upload, say) moves that
+        cost out of the first score. Templates already kept are not made
+        again.
+
+        Parameters
+        ----------
+        dataset_id : str
+        fields : sequence of str, optional
+            The fields to be scored together (roles are guessed from the
+            set); every column of the dataset by default.
+
+        Returns
+        -------
+        float
+            Seconds spent.
+        """
+        started = time.perf_counter()
+        entry = self._catalogue.get(dataset_id)
+        view = self._view(dataset_id)
+        names = list(view.names if fields is None else fields)
+        unknown = [f for f in names if f not in view.names]
+        if unknown:
+            raise ParameterError("fields", "columns of the dataset", unknown)
+        events_file = self.folder / entry.file
+        roles = field_roles(names)
+        for name in names:
+            kind = template_kind(roles[name])
+            if kind in TEMPLATED_KINDS:
+                stored = entry.layout.stored(name)
+                kept_templates(view.cursor, events_file, stored, kind)
+        return time.perf_counter() - started
 
     # -- housekeeping -------------------------------------------------------------
 

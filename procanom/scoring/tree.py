@@ -87,8 +87,14 @@ def _link_by_guid(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _as_ids(column: pd.Series) -> np.ndarray:
-    # Ids come as decimal or as 4688's hexadecimal ("0x1a2c").
-    return as_numbers(column, hexadecimal=True)
+    # Ids come as decimal or as 4688's hexadecimal ("0x1a2c"). Plain
+    # decimal integers everywhere (Sysmon) are read by one cast; the same
+    # numbers as_numbers gives, without its pattern matching.
+    text = as_text_array(column)
+    try:
+        return pc.cast(text, pa.int64()).to_numpy().astype(np.float64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return as_numbers(column, hexadecimal=True)
 
 
 def _as_times(column: pd.Series) -> pd.Series:

@@ -169,8 +169,15 @@ def _no_templating(monkeypatch):
         monkeypatch.setitem(normalize._TEMPLATERS, kind, refuse)
 
 
+def _kept(library, dataset_id):
+    from procanom.library._templates import templates_folder
+
+    path = library.folder / library._catalogue.get(dataset_id).file
+    return path, templates_folder(path)
+
+
 @pytest.mark.parametrize("raw", CONDITIONAL)
-def test_library_score_conditional_reads_templates_made_at_ingest(
+def test_library_score_conditional_makes_templates_once_and_keeps_them(
     tmp_path, otrf, monkeypatch, raw
 ):
     from procanom.library import DatasetLibrary
@@ -180,63 +187,34 @@ def test_library_score_conditional_reads_templates_made_at_ingest(
     expected = run_settings(settings, frame)
     with DatasetLibrary(tmp_path / "data") as library:
         info = library.ingest(otrf, "otrf")
-        if "roles" in raw.get("params", {}):
-            got = library.score(info.id, settings)  # made on first use, kept
-        _no_templating(monkeypatch)
-        got = library.score(info.id, settings)
-
-    _assert_same_scores(got, expected)
-
-
-def _drop_template_tables(library, dataset_id):
-    """Make a dataset look ingested by a version that kept no templates."""
-    import duckdb
-
-    from procanom.library._templates import templates_folder
-
-    path = library.folder / library._catalogue.get(dataset_id).file
-    library._readers.forget(path=path)
-    conn = duckdb.connect(str(path))
-    try:
-        tables = [
-            name
-            for (name,) in conn.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'tpl_%'"
-            ).fetchall()
-        ]
-        for name in tables:
-            conn.execute(f"DROP TABLE {name}")
-    finally:
-        conn.close()
-    assert tables
-    return path, templates_folder(path)
-
-
-def test_library_score_makes_and_keeps_templates_for_older_datasets(
-    tmp_path, otrf, monkeypatch
-):
-    from procanom.library import DatasetLibrary
-
-    frame = read_events(otrf).frame
-    settings = ExperimentSettings.from_dict(CONDITIONAL[0])
-    expected = run_settings(settings, frame)
-    with DatasetLibrary(tmp_path / "data") as library:
-        info = library.ingest(otrf, "otrf")
-        path, folder = _drop_template_tables(library, info.id)
-
         first = library.score(info.id, settings)
-        kept = sorted(p.name for p in folder.glob("*.parquet"))
-        assert len(kept) == 3  # ParentPath, Path, CommandLine
+        _, folder = _kept(library, info.id)
+        kept = list(folder.glob("*.parquet"))
+    templated = [c for c in first.annotated if c.endswith("_template")]
+    assert len(kept) == len(templated) > 0
 
-        _no_templating(monkeypatch)
+    # Another library on the same folder (another process) reads them.
+    _no_templating(monkeypatch)
+    with DatasetLibrary(tmp_path / "data") as library:
         again = library.score(info.id, settings)
-
-        library.delete(info.id)
-        assert not folder.exists()
-        assert not path.exists()
 
     _assert_same_scores(first, expected)
     _assert_same_scores(again, expected)
+
+
+def test_library_delete_removes_kept_templates(tmp_path, otrf):
+    from procanom.library import DatasetLibrary
+
+    with DatasetLibrary(tmp_path / "data") as library:
+        info = library.ingest(otrf, "otrf")
+        library.score(info.id, ExperimentSettings.from_dict(CONDITIONAL[0]))
+        path, folder = _kept(library, info.id)
+        assert any(folder.glob("*.parquet"))
+
+        library.delete(info.id)
+
+    assert not folder.exists()
+    assert not path.exists()
 
 
 def test_library_score_ignores_templates_made_by_other_rules(
@@ -249,46 +227,40 @@ def test_library_score_ignores_templates_made_by_other_rules(
     expected = run_settings(settings, frame)
     with DatasetLibrary(tmp_path / "data") as library:
         info = library.ingest(otrf, "otrf")
-        # Rules changed since ingest: the kept tables no longer count.
+        library.score(info.id, settings)
+        # The rules changed since: those templates no longer count.
         monkeypatch.setattr(_templates, "template_fingerprint", lambda: "0" * 12)
         got = library.score(info.id, settings)
-        path = library.folder / library._catalogue.get(info.id).file
-        names = [p.name for p in _templates.templates_folder(path).glob("*")]
+        _, folder = _kept(library, info.id)
+        names = [p.name for p in folder.glob("*")]
 
-    assert names and all("000000000000" in name for name in names)
+    assert len(names) == 3
+    assert all(name.endswith(".000000000000.parquet") for name in names)
     _assert_same_scores(got, expected)
 
 
-def test_library_ingest_keeps_templates_of_names_paths_and_command_lines(
-    tmp_path, otrf
+def test_library_make_templates_ahead_spares_the_first_score(
+    tmp_path, otrf, monkeypatch
 ):
-    import duckdb
-
     from procanom.library import DatasetLibrary
-    from procanom.normalize import template_fingerprint
+
+    frame = read_events(otrf).frame
+    settings = ExperimentSettings.from_dict(CONDITIONAL[0])
+    expected = run_settings(settings, frame)
+    with DatasetLibrary(tmp_path / "data") as library:
+        info = library.ingest(otrf, "otrf")
+        library.make_templates(info.id, settings.fields)
+        _no_templating(monkeypatch)
+        got = library.score(info.id, settings)
+
+    _assert_same_scores(got, expected)
+
+
+def test_library_make_templates_names_unknown_fields(tmp_path, otrf):
+    from procanom.errors import ParameterError
+    from procanom.library import DatasetLibrary
 
     with DatasetLibrary(tmp_path / "data") as library:
         info = library.ingest(otrf, "otrf")
-        path = library.folder / library._catalogue.get(info.id).file
-        layout = dict(library._catalogue.get(info.id).layout.visible)
-        library.close()
-        conn = duckdb.connect(str(path), read_only=True)
-        tables = {
-            name
-            for (name,) in conn.execute(
-                "SELECT table_name FROM duckdb_tables()"
-            ).fetchall()
-        }
-        conn.close()
-
-    fingerprint = template_fingerprint()
-    for field, kind in [
-        ("Name", "name"),
-        ("Path", "path"),
-        ("CommandLine", "command_line"),
-        ("ParentName", "name"),
-        ("ParentPath", "path"),
-        ("ParentCommandLine", "command_line"),
-    ]:
-        assert f"tpl_{layout[field]}_{kind}_{fingerprint}" in tables
-    assert not any(f"tpl_{layout['host']}_" in name for name in tables)
+        with pytest.raises(ParameterError, match="NoSuchField"):
+            library.make_templates(info.id, ["Name", "NoSuchField"])
