@@ -12,7 +12,10 @@ It reports:
 
 Targets: under 2 s at 100,000 events and under 5 s at 1,000,000, from
 pressing Detect to the first table page (the page shows one view at a time;
-the charts are drawn when their view is opened, timed apart). The scoring
+the charts are drawn when their view is opened, timed apart). The best of
+the rounds is kept; the first Detect on a new server and dataset, pressed as
+soon as the page is idle, is printed beside it, since it may wait for the
+templates being made in the background. The scoring
 alone (``DatasetLibrary.score`` in this process) is printed beside them, so
 the page's own cost is the difference.
 
@@ -203,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        first = rounds[0]["table"]
         best = {key: min(r[key] for r in rounds) for key in rounds[0]}
         target = TARGETS.get(events)
         verdict = ""
@@ -211,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             verdict = f"  ({verdict} the {target:.0f} s target)"
         scoring = scoring_seconds(data_dir, experiment_id, args.rounds)
         print(
-            f"{events:>10,} events: Detect to table {best['table']:5.2f} s (idle"
+            f"{events:>10,} events: Detect to table {best['table']:5.2f} s"
+            f" (first Detect on the new dataset {first:5.2f} s; idle"
             f" {best['idle']:5.2f} s); Charts view {best['charts_cold']:5.2f} s"
             f" first, {best['charts_warm']:5.2f} s again;"
             f" scoring alone {scoring:5.2f} s" + verdict

@@ -10,7 +10,9 @@ without limit.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +31,11 @@ ANALYST_ENV = "PROCANOM_ANALYST"
 IMPORT_DIRS_ENV = "PROCANOM_IMPORT_DIRS"
 
 _CACHED_QUERIES = 32
+
+logger = logging.getLogger(__name__)
+
+_prepared: set[tuple[str, str]] = set()
+_prepared_guard = threading.Lock()
 
 
 def data_dir() -> Path:
@@ -86,14 +93,47 @@ def dataset_for(kind: str, key: str) -> DatasetInfo:
     if kind == "sample":
         dataset_id = sample_dataset_id(key)
         if dataset_id in library:
-            return library.get(dataset_id)
-        with st.spinner("Preparing the sample…"):
-            sample = SAMPLES[key]
-            return library.ingest([sample.path], sample.title, dataset_id=dataset_id)
-    if key in library:
-        return library.get(key)
-    with st.spinner("Reading the uploaded files into the library…"):
-        return library.ensure_ingested(get_store(), key)
+            info = library.get(dataset_id)
+        else:
+            with st.spinner("Preparing the sample…"):
+                sample = SAMPLES[key]
+                info = library.ingest(
+                    [sample.path], sample.title, dataset_id=dataset_id
+                )
+    elif key in library:
+        info = library.get(key)
+    else:
+        with st.spinner("Reading the uploaded files into the library…"):
+            info = library.ensure_ingested(get_store(), key)
+    _prepare_templates(library, info)
+    return info
+
+
+def _prepare_templates(library: DatasetLibrary, info: DatasetInfo) -> None:
+    """Make the dataset's templates in the background, once per server.
+
+    The default method compares names, paths and command lines as templates,
+    which take seconds to make on a large dataset; made while the analyst
+    picks the fields, they are ready when Detect is pressed (a Detect that
+    comes first waits for the column being made, never makes it twice).
+    """
+    key = (str(library.folder), info.id + info.updated_at)
+    with _prepared_guard:
+        if key in _prepared:
+            return
+        _prepared.add(key)
+
+    def prepare() -> None:
+        try:
+            seconds = library.make_templates(info.id)
+        except Exception as exc:
+            # Whatever went wrong, scoring makes them itself when needed:
+            # nothing is lost, and a background thread has nobody to tell.
+            logger.warning("templates of %s not made ahead: %s", info.id, exc)
+            return
+        logger.info("templates of %s ready in %.1f s", info.id, seconds)
+
+    threading.Thread(target=prepare, name=f"templates-{info.id}", daemon=True).start()
 
 
 @st.cache_data(max_entries=_CACHED_QUERIES, show_spinner=False)

@@ -16,6 +16,11 @@ registers it with DuckDB and joins it to the events. Events files never
 change once registered, so neither do their templates; templates made by
 other rules (:func:`procanom.normalize.template_fingerprint`) are never
 reused.
+
+Making them may take seconds, so the app starts it in the background when a
+dataset is opened; a score that needs a column being made meanwhile waits
+for it rather than making it a second time (one lock per kept file, in this
+process).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +54,14 @@ logger = logging.getLogger(__name__)
 TEMPLATED_KINDS = ("name", "path", "command_line")
 
 _SUFFIX = ".templates"
+
+_making: dict[Path, threading.Lock] = {}
+_making_guard = threading.Lock()
+
+
+def _lock_for(kept: Path) -> threading.Lock:
+    with _making_guard:
+        return _making.setdefault(kept, threading.Lock())
 
 
 def templates_folder(events_file: Path) -> Path:
@@ -82,12 +96,23 @@ def kept_templates(
     """
     folder = templates_folder(events_file)
     kept = folder / f"{stored}.{kind}.{template_fingerprint()}.parquet"
-    if kept.is_file():
-        try:
-            return pq.read_table(kept)
-        except (OSError, pa.ArrowException) as exc:
-            logger.warning("ignoring unreadable templates %s: %s", kept, exc)
+    with _lock_for(kept):
+        if kept.is_file():
+            try:
+                return pq.read_table(kept)
+            except (OSError, pa.ArrowException) as exc:
+                logger.warning("ignoring unreadable templates %s: %s", kept, exc)
+        return _make(conn, events_file, stored, kind, kept)
 
+
+def _make(
+    conn: duckdb.DuckDBPyConnection,
+    events_file: Path,
+    stored: str,
+    kind: str,
+    kept: Path,
+) -> pa.Table:
+    """Template every distinct value of a stored column and keep the result."""
     started = time.perf_counter()
     column = quote_identifier(stored)
     values = query_arrow(
@@ -104,7 +129,7 @@ def kept_templates(
         events_file.name,
         time.perf_counter() - started,
     )
-    _keep(data, folder, kept)
+    _keep(data, kept.parent, kept)
     return data
 
 

@@ -8,6 +8,7 @@ the page must equal what ``procanom detect`` prints for the same settings.
 from __future__ import annotations
 
 import json
+import time
 
 from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
@@ -114,3 +115,19 @@ def test_app_bad_search_points_at_the_problem(repo_root, data_dir):
     app.text_input(key="exp.query").input('Name="unterminated').run()
     assert not app.exception
     assert any("Search" in e.value for e in app.error)
+
+
+def test_app_opening_data_prepares_its_templates_in_the_background(repo_root, data_dir):
+    from procanom.library import LIBRARY_FOLDER
+
+    _create(_app(repo_root), "Templates ahead")
+
+    # The sample's names, paths and command lines, made while the analyst
+    # picks fields, so the first Detect of the default method reads them.
+    folder = data_dir / LIBRARY_FOLDER
+    for _ in range(100):
+        kept = {p.name.split(".")[1] for p in folder.glob("*.templates/*.parquet")}
+        if {"name", "path", "command_line"} <= kept:
+            break
+        time.sleep(0.1)
+    assert {"name", "path", "command_line"} <= kept

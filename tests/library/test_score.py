@@ -264,3 +264,36 @@ def test_library_make_templates_names_unknown_fields(tmp_path, otrf):
         info = library.ingest(otrf, "otrf")
         with pytest.raises(ParameterError, match="NoSuchField"):
             library.make_templates(info.id, ["Name", "NoSuchField"])
+
+
+def test_library_templates_asked_twice_at_once_are_made_once(
+    tmp_path, otrf, monkeypatch
+):
+    import threading
+
+    from procanom import normalize
+    from procanom.library import DatasetLibrary
+
+    made = []
+    real = normalize._TEMPLATERS["command_line"]
+
+    def slow(values):
+        made.append(len(values))
+        threading.Event().wait(0.2)  # long enough for the other to ask
+        return real(values)
+
+    monkeypatch.setitem(normalize._TEMPLATERS, "command_line", slow)
+    with DatasetLibrary(tmp_path / "data") as library:
+        info = library.ingest(otrf, "otrf")
+        workers = [
+            threading.Thread(
+                target=library.make_templates, args=(info.id, ["CommandLine"])
+            )
+            for _ in range(2)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    assert len(made) == 1
