@@ -18,8 +18,12 @@ The score of one event is built in four steps:
    starts hundreds of different programs makes a new one unsurprising), and,
    when command lines are scored, the rarity of the command line's most
    unusual switch for that program. Without parent fields, the surprisal of
-   each field's value. The event's own score is the larger of the launch
-   surprise and ``content_weight`` times the content surprise.
+   each field's value. The event's own score is the largest of the launch
+   surprise, ``content_weight`` times the content surprise and, when a name
+   and a path are scored, ``path_weight`` times the surprisal of the path
+   given the name less the entropy of that name's paths (``svchost.exe``
+   from a user folder, where it always runs from System32; a program
+   installed in many versioned folders is not surprising in a new one).
 3. **Lineage.** Where events can be linked to their parent's event
    (:mod:`procanom.scoring.tree`), an event inherits ``lineage`` times its
    parent's score when that is higher: the children of an unusual process
@@ -90,7 +94,7 @@ class Term:
         The field whose value is judged.
     given : str or None
         The field it is judged against; None for its overall frequency.
-    group : {"launch", "content", "tokens"}
+    group : {"launch", "content", "tokens", "identity", "location"}
         Which part of the score the term belongs to.
     relative : bool
         Whether the entropy of ``field`` within the ``given`` value is
@@ -193,6 +197,10 @@ class ConditionalDetector(BaseDetector):
         Express scores against each host's own baseline.
     host_shrinkage : float, default 20.0
         Pseudo-events pulling a small host's baseline towards the global one.
+    path_weight : float, default 0.25
+        Weight of the surprise of the program's path given its name (less
+        the entropy of that name's paths), taken when it exceeds the rest of
+        the event's own score (0 turns it off).
     location_weight : float, default 0.0
         Weight of the rarity of the program's folder on its host (the folder
         of the path field given the host field), added to the event's own
@@ -241,6 +249,7 @@ class ConditionalDetector(BaseDetector):
         link: str = "auto",
         host_baseline: bool = True,
         host_shrinkage: float = 20.0,
+        path_weight: float = 0.25,
         location_weight: float = 0.0,
         host_centre: float = 0.5,
         cutoff: bool | None = None,
@@ -257,6 +266,7 @@ class ConditionalDetector(BaseDetector):
         self.link = link
         self.host_baseline = host_baseline
         self.host_shrinkage = host_shrinkage
+        self.path_weight = path_weight
         self.location_weight = location_weight
         self.host_centre = host_centre
         self.cutoff = cutoff
@@ -290,6 +300,7 @@ class ConditionalDetector(BaseDetector):
             ("token_weight", self.token_weight >= 0, "a number of 0 or more"),
             ("lineage", 0 <= self.lineage <= 1, "a share from 0 to 1"),
             ("host_shrinkage", self.host_shrinkage >= 0, "a number of 0 or more"),
+            ("path_weight", self.path_weight >= 0, "a number of 0 or more"),
             ("location_weight", self.location_weight >= 0, "a number of 0 or more"),
             ("host_centre", 0 <= self.host_centre <= 1, "a quantile from 0 to 1"),
         ]
@@ -301,7 +312,10 @@ class ConditionalDetector(BaseDetector):
 
     @staticmethod
     def _plan(
-        roles: dict[str, str], token_weight: float, location_weight: float = 0.0
+        roles: dict[str, str],
+        token_weight: float,
+        location_weight: float = 0.0,
+        path_weight: float = 0.0,
     ) -> list[Term]:
         by_role = {role: f for f, role in roles.items() if role != "other"}
         terms: list[Term] = []
@@ -332,6 +346,8 @@ class ConditionalDetector(BaseDetector):
             terms.extend(Term(f, None, "content") for f in own)
         if token_weight > 0 and "command_line" in by_role:
             terms.append(Term(by_role["command_line"], None, "tokens"))
+        if path_weight > 0 and "name" in by_role and "path" in by_role:
+            terms.append(Term(by_role["path"], by_role["name"], "identity", True))
         if location_weight > 0 and "path" in by_role and "host" in by_role:
             terms.append(Term(by_role["path"] + _FOLDER, by_role["host"], "location"))
         return terms
@@ -370,7 +386,9 @@ class ConditionalDetector(BaseDetector):
         self._check_params()
         self.fields_ = list(fields)
         self.roles_ = field_roles(fields, self.roles)
-        self.terms_ = self._plan(self.roles_, self.token_weight, self.location_weight)
+        self.terms_ = self._plan(
+            self.roles_, self.token_weight, self.location_weight, self.path_weight
+        )
 
         keys = self._all_keys(frame)
         codes = {f: keys[f].codes for f in keys}
@@ -606,6 +624,9 @@ class ConditionalDetector(BaseDetector):
             )
         else:
             own = content_score
+        for term in self.terms_:
+            if term.group == "identity":
+                own = np.maximum(own, self.path_weight * values[term])
         if location:
             own = own + self.location_weight * np.mean(location, axis=0)
         return own, values

@@ -158,6 +158,63 @@ def test_conditional_odd_switch_on_a_common_program_stands_out():
     assert result.summary["terms"][-1] == "CommandLine switches"
 
 
+def _usual_processes() -> list[dict]:
+    system32 = "C:\\Windows\\System32\\"
+    usual = [
+        ("svchost.exe", system32 + "svchost.exe", "services.exe", "SYSTEM"),
+        ("cmd.exe", system32 + "cmd.exe", "explorer.exe", "bob"),
+        ("chrome.exe", "C:\\Program Files\\Chrome\\chrome.exe", "explorer.exe", "bob"),
+        ("conhost.exe", system32 + "conhost.exe", "cmd.exe", "bob"),
+    ]
+    rows = []
+    for i in range(400):
+        name, path, parent, user = usual[i % 4]
+        rows.append(
+            {
+                "Name": name,
+                "Path": path,
+                "ParentName": parent,
+                "host": f"ws{i % 5}",
+                "User": user,
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("with_parent", [True, False])
+def test_conditional_known_name_from_an_unusual_path_is_blamed_on_the_path(
+    with_parent,
+):
+    rogue = {
+        "Name": "svchost.exe",
+        "Path": "C:\\Users\\bob\\AppData\\Local\\Temp\\svchost.exe",
+        "ParentName": "services.exe",
+        "host": "ws1",
+        "User": "SYSTEM",
+    }
+    frame = pd.DataFrame([*_usual_processes(), rogue])
+    fields = ["Name", "Path", "ParentName", "host", "User"]
+    if not with_parent:
+        fields.remove("ParentName")
+
+    result = detect(frame, fields, method="conditional")
+
+    outliers = result.outliers()
+    assert outliers.index.tolist() == [400]
+    assert outliers["probable_cause"].tolist() == ["Path"]
+
+
+def test_conditional_path_weight_zero_leaves_the_path_to_the_other_terms():
+    rogue = dict(_usual_processes()[0], Path="C:\\Temp\\svchost.exe")
+    frame = pd.DataFrame([*_usual_processes(), rogue])
+    fields = ["Name", "Path", "ParentName", "host"]
+
+    weighted = detect(frame, fields, method="conditional").annotated
+    plain = detect(frame, fields, method="conditional", path_weight=0).annotated
+
+    assert weighted["anomaly_score"].iloc[-1] > plain["anomaly_score"].iloc[-1]
+
+
 def test_conditional_pthresh_flags_that_share_of_events():
     frame = _web_server_events()
     result = detect(frame, ["ParentName", "Name"], method="conditional", pthresh=0.01)
@@ -183,7 +240,13 @@ def test_conditional_roles_can_be_overridden():
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("alpha", 0), ("lineage", 2.0), ("content_weight", -1), ("link", "magic")],
+    [
+        ("alpha", 0),
+        ("lineage", 2.0),
+        ("content_weight", -1),
+        ("path_weight", -1),
+        ("link", "magic"),
+    ],
 )
 def test_conditional_bad_parameters_raise(param, value):
     with pytest.raises(ParameterError, match=param):
