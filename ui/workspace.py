@@ -105,6 +105,11 @@ class Workspace:
     experiment: Experiment
     run: RunState | None = None
     messages: list[tuple[str, str]] = field(default_factory=list)
+    # The settings widgets' values as the page last had them: Streamlit
+    # forgets a widget's state when a run does not draw it, so leaving the
+    # page (the sidebar, the browser's Back) would otherwise come back to
+    # empty fields.
+    widgets: dict = field(default_factory=dict)
 
     @property
     def saved_settings(self) -> ExperimentSettings:
@@ -136,15 +141,36 @@ def current(store) -> Workspace | None:
         st.session_state[EXPERIMENT_ID] = experiment_id
         st.session_state[WORKSPACE] = workspace
         write_widgets(workspace.saved_settings)
+    _keep_widgets(workspace)
     st.query_params["id"] = experiment_id
     return workspace
 
 
+def _keep_widgets(workspace: Workspace) -> None:
+    """Put back the settings widgets Streamlit dropped while the page was away."""
+    state = st.session_state
+    dropped = {k: v for k, v in workspace.widgets.items() if k not in state}
+    state.update(dropped)
+    workspace.widgets = {
+        key: state[key]
+        for key in state
+        if key in _SETTINGS_KEYS or key.startswith(_PARAM_PREFIX)
+    }
+
+
 def write_widgets(settings: ExperimentSettings) -> None:
     """Set the page's widgets from ``settings`` (on open, or reloading a run)."""
+    st.session_state.update(_widget_values(settings))
+
+
+_PARAM_PREFIX = "exp.param."
+
+
+def _widget_values(settings: ExperimentSettings) -> dict:
+    """The value of each settings widget (and helper key) for ``settings``."""
     source = settings.data_source
     time_range = settings.time_range or {}
-    state = st.session_state
+    state: dict = {}
     # An imported experiment may name a file ("file" source): it opens on the
     # uploaded dataset holding a file of that name, once there is one.
     state["exp.source_kind"] = "sample" if source.kind == "sample" else "dataset"
@@ -161,7 +187,9 @@ def write_widgets(settings: ExperimentSettings) -> None:
     state["exp.method"] = settings.method
     params = settings.params or {}
     for name, spec in method_parameters(settings.method).items():
-        state[f"exp.param.{settings.method}.{name}"] = params.get(name, spec.default)
+        state[f"{_PARAM_PREFIX}{settings.method}.{name}"] = params.get(
+            name, spec.default
+        )
     threshold = params.get("threshold") or {}
     state["exp.sensitivity"] = threshold.get("kind", "saved")
     state["exp.sensitivity_kind"] = threshold.get("kind")
@@ -175,6 +203,10 @@ def write_widgets(settings: ExperimentSettings) -> None:
     state["exp.baseline_query"] = baseline.get("query", "")
     state["exp.source_name"] = source.name
     state["exp.page"] = 1
+    return state
+
+
+_SETTINGS_KEYS = frozenset(_widget_values(ExperimentSettings()))
 
 
 def settings_from_widgets() -> ExperimentSettings:

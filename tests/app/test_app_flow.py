@@ -131,3 +131,18 @@ def test_app_opening_data_prepares_its_templates_in_the_background(repo_root, da
             break
         time.sleep(0.1)
     assert {"name", "path", "command_line"} <= kept
+
+
+def test_app_leaving_and_coming_back_keeps_the_experiment_settings(repo_root, data_dir):
+    app = _create(_app(repo_root), "Come back")
+    app.selectbox(key="exp.method").select("histogram").run()
+    app.text_input(key="exp.query").input("Name=cmd.exe").run()
+
+    # The sidebar to the list, then the browser's Back: no reopening.
+    app.switch_page("pages/experiments.py").run()
+    app.switch_page("pages/experiment.py").run()
+
+    assert not app.exception, app.exception
+    assert app.multiselect(key="exp.fields").value == FIELDS
+    assert app.selectbox(key="exp.method").value == "histogram"
+    assert app.text_input(key="exp.query").value == "Name=cmd.exe"
