@@ -62,6 +62,9 @@ _PLACEHOLDER_HEAD = 200
 
 
 def _text_series(column: pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    # One chunk: the methods read each column several times as one array,
+    # and would otherwise join DuckDB's chunks again at every read.
+    column = pa.chunked_array([column.combine_chunks()], type=column.type)
     if not pa.types.is_large_string(column.type):
         column = column.cast(pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(column), index=index, copy=False)
