@@ -17,8 +17,13 @@ Delivery
     HTTP 408, 425, 429 and 5xx). Redirects are not followed: a webhook that
     moved should be given its new URL.
 ``file``
-    One JSON line appended (a relative path is inside the store's data
-    folder).
+    One JSON line appended. A file is written only inside an allowed folder
+    (:func:`resolve_alert_file`): a relative name is kept in the data
+    folder's ``alerts`` folder, and an absolute path must lie in one of the
+    folders an admin lists in ``$PROCANOM_ALERT_DIRS`` (separated like
+    ``PATH``). ``..`` is refused, and a path is checked after symbolic links
+    are followed, so a link cannot lead out either. A rule saved with another
+    path is not delivered: its delivery is recorded as failed with the reason.
 
 Each alert carries an ``Idempotency-Key`` header (``procanom-<run>-<rule>``)
 and is claimed in the store's deliveries table before it is sent, so a run
@@ -41,6 +46,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import time
 import urllib.error
 import urllib.request
@@ -53,6 +59,7 @@ import pandas as pd
 
 import procanom
 from procanom.compare import key_columns, new_rows
+from procanom.errors import ParameterError, ProcanomError
 from procanom.export import _json_value, to_terminal
 from procanom.scoring import DetectionResult
 from procanom.store.triage import AlertRule, DeliveryRecord, destination_label
@@ -61,9 +68,12 @@ if TYPE_CHECKING:
     from procanom.store import Experiment, ExperimentStore, RunRecord
 
 __all__ = [
+    "ALERT_DIRS_ENV",
+    "ALERTS_FOLDER",
     "AlertDecision",
     "AlertRule",
     "DeliveryOptions",
+    "alert_dirs",
     "alert_payload",
     "alert_text",
     "deliver",
@@ -71,6 +81,7 @@ __all__ = [
     "escape_chat",
     "evaluate",
     "idempotency_key",
+    "resolve_alert_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,6 +91,11 @@ TOP_OUTLIERS = 10
 #: Longest event value shown in an alert's text.
 TEXT_VALUE_LIMIT = 160
 _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Environment variable listing the server folders, besides the data folder's
+#: ``alerts`` folder, where alert rules may append (separated like PATH).
+ALERT_DIRS_ENV = "PROCANOM_ALERT_DIRS"
+#: Folder of the data folder that holds the files named by a relative path.
+ALERTS_FOLDER = "alerts"
 
 
 # -- deciding ----------------------------------------------------------------------
@@ -291,6 +307,96 @@ def encode_payload(payload: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
+# -- where files go ----------------------------------------------------------------
+
+
+def alert_dirs(
+    data_dir: str | Path, environ: Mapping[str, str] | None = None
+) -> list[Path]:
+    """Return the folders alert rules may append to, the data folder's first.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The app's data folder; relative names are kept in its ``alerts``
+        folder.
+    environ : mapping, optional
+        Where ``PROCANOM_ALERT_DIRS`` is read; default: the process's
+        environment.
+
+    Returns
+    -------
+    list of Path
+        ``<data_dir>/alerts``, then the folders of ``PROCANOM_ALERT_DIRS``,
+        with symbolic links followed and repeats left out.
+    """
+    environ = os.environ if environ is None else environ
+    listed = environ.get(ALERT_DIRS_ENV, "").split(os.pathsep)
+    folders = [(Path(data_dir).expanduser() / ALERTS_FOLDER).resolve()]
+    for entry in listed:
+        if entry.strip():
+            folder = Path(entry.strip()).expanduser().resolve()
+            if folder not in folders:
+                folders.append(folder)
+    return folders
+
+
+def _allowed_folders(folders: Sequence[Path]) -> str:
+    text = f"a name or path inside {folders[0]} (where a relative name is kept)"
+    if len(folders) > 1:
+        listed = ", ".join(str(folder) for folder in folders[1:])
+        return f"{text} or inside {listed} (from {ALERT_DIRS_ENV})"
+    return f"{text}; an admin can allow other folders with {ALERT_DIRS_ENV}"
+
+
+def resolve_alert_file(
+    path: str, data_dir: str | Path, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Return the file a ``file`` destination appends to, if it is allowed.
+
+    Parameters
+    ----------
+    path : str
+        The destination's path as saved: a relative name (kept in
+        ``<data_dir>/alerts``) or an absolute path.
+    data_dir : str or Path
+        The app's data folder.
+    environ : mapping, optional
+        Where ``PROCANOM_ALERT_DIRS`` is read; default: the process's
+        environment.
+
+    Returns
+    -------
+    Path
+        The file, with symbolic links followed.
+
+    Raises
+    ------
+    ParameterError
+        If the path holds ``..``, or leads (through links too) outside the
+        allowed folders (:func:`alert_dirs`); the message names the path and
+        the folders.
+    """
+    folders = alert_dirs(data_dir, environ)
+    text = path.strip() if isinstance(path, str) else ""
+    if not text:
+        raise ParameterError("alert file", "a file name", path)
+    given = Path(text).expanduser()
+    if ".." in given.parts:
+        raise ParameterError(
+            "alert file", _allowed_folders(folders) + ", without '..'", text
+        )
+
+    # Resolved first, so a link anywhere on the way is judged by its target.
+    target = (given if given.is_absolute() else folders[0] / given).resolve()
+    if any(target != folder and target.is_relative_to(folder) for folder in folders):
+        return target
+    allowed = _allowed_folders(folders)
+    if target != Path(os.path.abspath(given)):
+        allowed += f"; it leads to {target}"
+    raise ParameterError("alert file", allowed, text)
+
+
 # -- sending -------------------------------------------------------------------------
 
 
@@ -391,11 +497,20 @@ def _post(url: str, body: bytes, key: str, options: DeliveryOptions) -> _Outcome
 
 
 def _append(path: Path, body: bytes) -> _Outcome:
+    # ``path`` was resolved and checked: a link put in its place since is not
+    # followed (O_NOFOLLOW, where the system has it).
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # One write of the whole line, so concurrent writers do not interleave.
-        with path.open("ab") as handle:
-            handle.write(body + b"\n")
+        handle = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            # One write of the whole line, so concurrent writers do not
+            # interleave (a regular file takes it whole unless the disk fills).
+            line = memoryview(body + b"\n")
+            while line:
+                line = line[os.write(handle, line) :]
+        finally:
+            os.close(handle)
     except OSError as exc:
         error = f"could not append to {path}: {exc.strerror or exc}"
         return _Outcome(False, 1, error=error, log=[{"at": _now(), "outcome": error}])
@@ -460,10 +575,14 @@ def deliver(
             if destination["type"] == "webhook":
                 outcome = _post(destination["url"], body, key, options)
             else:
-                path = Path(destination["path"]).expanduser()
-                outcome = _append(
-                    path if path.is_absolute() else store.data_dir / path, body
-                )
+                path = resolve_alert_file(destination["path"], store.data_dir)
+                outcome = _append(path, body)
+        except ProcanomError as exc:
+            # A destination refused as it stands (a file outside the allowed
+            # folders): nothing was tried.
+            outcome = _Outcome(
+                False, 0, error=str(exc), log=[{"at": _now(), "outcome": str(exc)}]
+            )
         except Exception as exc:  # recorded, so the claim is never left dangling
             outcome = _Outcome(False, 1, error=f"{type(exc).__name__}: {exc}")
         record = store.finish_delivery(

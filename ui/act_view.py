@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from procanom import report
-from procanom.alerts import evaluate
+from procanom.alerts import ALERT_DIRS_ENV, alert_dirs, evaluate, resolve_alert_file
 from procanom.compare import compare_outliers
 from procanom.errors import ProcanomError
 from procanom.export import to_csv, to_json
@@ -63,6 +63,7 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
     for rule in rules:
         decision = evaluate(rule, result)
         where = ", ".join(d.get("url") or d.get("path", "") for d in rule.destinations)
+        refused = _refused_files(store, rule.destinations)
         with st.container(border=True):
             st.markdown(
                 f"More than **{rule.threshold:,}**"
@@ -77,6 +78,8 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
             )
             verdict = "would fire" if decision.fired else "would stay quiet"
             st.caption(literal(f"On this result: {verdict} ({decision.reason})."))
+            for problem in refused:
+                st.warning(literal(f"Not written when the rule fires: {problem}"))
             if st.button("Delete rule", key=f"exp.alert_delete.{rule.id}"):
                 store.delete_alert_rule(rule.id)
                 st.rerun()
@@ -86,7 +89,10 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
         causes = st.multiselect("Only these probable causes", result.fields)
         only_new = st.checkbox("Only outliers new since the previous run")
         url = st.text_input("Webhook URL (Slack, Teams or any JSON receiver)")
-        path = st.text_input("Or append to a file (JSON lines)")
+        folders = alert_dirs(store.data_dir)
+        name, place = st.columns([2, 3])
+        path = name.text_input("Or append to a file (JSON lines)")
+        place.caption(literal(_where_files_go(folders)))
         if not st.form_submit_button("Add rule"):
             return
     if not url.strip() and not path.strip():
@@ -98,6 +104,8 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
     if path.strip():
         destinations.append({"type": "file", "path": path.strip()})
     try:
+        # Refused here as `procanom run` would refuse it when delivering.
+        _refuse_files(store, destinations)
         store.add_alert_rule(
             workspace.experiment.id,
             threshold=int(threshold),
@@ -109,6 +117,31 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
         st.error(literal(error))
         return
     st.rerun()
+
+
+def _where_files_go(folders) -> str:
+    text = f"A file name is kept in {folders[0]}."
+    if len(folders) > 1:
+        listed = ", ".join(str(folder) for folder in folders[1:])
+        return f"{text} Full paths are allowed inside {listed}."
+    return f"{text} Full paths need a folder the admin lists in {ALERT_DIRS_ENV}."
+
+
+def _refuse_files(store, destinations) -> None:
+    for destination in destinations:
+        if destination.get("type") == "file":
+            resolve_alert_file(destination.get("path", ""), store.data_dir)
+
+
+def _refused_files(store, destinations) -> list[str]:
+    """Why each file destination of a saved rule would not be written."""
+    problems = []
+    for destination in destinations:
+        try:
+            _refuse_files(store, [destination])
+        except ProcanomError as error:
+            problems.append(str(error))
+    return problems
 
 
 def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:

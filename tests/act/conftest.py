@@ -14,11 +14,18 @@ from pathlib import Path
 import pytest
 from act_helpers import FIELDS, SAMPLE
 
+from procanom.alerts import ALERT_DIRS_ENV
 from procanom.experiment import DataSource, ExperimentSettings
 from procanom.io import LoadedEvents, read_upload
 from procanom.samples import SAMPLES
 from procanom.scoring import DetectionResult, detect
 from procanom.store import ExperimentStore
+
+
+@pytest.fixture(autouse=True)
+def no_alert_dirs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alert files go only where each test says, whatever the shell sets."""
+    monkeypatch.delenv(ALERT_DIRS_ENV, raising=False)
 
 
 @pytest.fixture

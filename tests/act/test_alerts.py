@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pandas as pd
@@ -10,13 +11,16 @@ import pytest
 from act_helpers import small_result
 
 from procanom.alerts import (
+    ALERT_DIRS_ENV,
     DeliveryOptions,
+    alert_dirs,
     alert_payload,
     deliver,
     encode_payload,
     escape_chat,
     evaluate,
     idempotency_key,
+    resolve_alert_file,
 )
 from procanom.errors import ParameterError
 from procanom.store import AlertRule, RunRecord
@@ -336,8 +340,10 @@ def test_deliver_record_hides_the_webhook_secret(store, webhook):
     assert record.destination == "webhook http://127.0.0.1"
 
 
-def test_deliver_appends_one_json_line_per_alert(store, tmp_path):
-    target = tmp_path / "out" / "alerts.jsonl"
+def test_deliver_appends_one_json_line_per_alert(store, tmp_path, monkeypatch):
+    allowed = tmp_path / "out"
+    monkeypatch.setenv(ALERT_DIRS_ENV, str(allowed))
+    target = allowed / "alerts.jsonl"
     destinations = [
         {"type": "file", "path": str(target)},
         {"type": "file", "path": "a.jsonl"},
@@ -351,8 +357,107 @@ def test_deliver_appends_one_json_line_per_alert(store, tmp_path):
     lines = target.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["run_id"] == run.id
-    relative = store.data_dir / "a.jsonl"
+    relative = store.data_dir / "alerts" / "a.jsonl"
     assert len(relative.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_deliver_refuses_a_file_outside_the_allowed_folders(store, tmp_path):
+    outside = tmp_path / "elsewhere" / "passwd_test_alerts.jsonl"
+    destinations = [
+        {"type": "file", "path": str(outside)},
+        {"type": "file", "path": "kept.jsonl"},
+    ]
+    experiment, run, saved, decision = fired(store, destinations)
+
+    refused, kept = send(store, experiment, run, saved, decision)
+
+    assert (refused.status, refused.attempts) == ("failed", 0)
+    assert str(outside) in refused.error
+    assert str(store.data_dir / "alerts") in refused.error
+    assert ALERT_DIRS_ENV in refused.error
+    assert not outside.parent.exists()
+    assert kept.status == "delivered"
+    assert store.get_run(run.id) == run
+    recorded = {d.id: d for d in store.list_deliveries(run_id=run.id)}
+    assert recorded == {refused.id: refused, kept.id: kept}
+
+
+# -- where alert files may go -------------------------------------------------------
+
+
+def test_alert_dirs_lists_the_data_folder_then_the_admins_folders(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    environ = {ALERT_DIRS_ENV: os.pathsep.join([str(first), "", str(second)])}
+
+    folders = alert_dirs(tmp_path / "data", environ)
+
+    assert folders == [(tmp_path / "data" / "alerts").resolve(), first, second]
+    assert alert_dirs(tmp_path / "data", {}) == [folders[0]]
+
+
+def test_resolve_alert_file_keeps_a_relative_name_in_the_alerts_folder(tmp_path):
+    data = tmp_path / "data"
+    assert resolve_alert_file("a.jsonl", data, {}) == data / "alerts" / "a.jsonl"
+    assert (
+        resolve_alert_file(" team/b.jsonl ", data, {})
+        == data / "alerts" / "team" / "b.jsonl"
+    )
+    inside = data / "alerts" / "c.jsonl"
+    assert resolve_alert_file(str(inside), data, {}) == inside
+
+
+def test_resolve_alert_file_accepts_paths_in_the_admins_folders(tmp_path):
+    shared = tmp_path / "shared alerts"
+    environ = {ALERT_DIRS_ENV: str(shared)}
+    target = shared / "x" / "alerts.jsonl"
+    assert resolve_alert_file(str(target), tmp_path / "data", environ) == target
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/passwd_test_alerts.jsonl",
+        "../procanom.sqlite3",
+        "../../escape.jsonl",
+        "team/../../escape.jsonl",
+        "{allowed}/../escape.jsonl",
+        "{allowed}-evil/x.jsonl",
+        "{allowed}",
+        "~/alerts.jsonl",
+    ],
+)
+def test_resolve_alert_file_refuses_paths_outside_the_allowed_folders(tmp_path, path):
+    allowed = tmp_path / "allowed"
+    path = path.format(allowed=allowed)
+    environ = {ALERT_DIRS_ENV: str(allowed)}
+
+    with pytest.raises(ParameterError) as caught:
+        resolve_alert_file(path, tmp_path / "data", environ)
+
+    message = str(caught.value)
+    assert caught.value.name == "alert file"
+    assert repr(path) in message
+    assert str(tmp_path / "data" / "alerts") in message and str(allowed) in message
+
+
+def test_resolve_alert_file_refuses_a_symbolic_link_leading_out(tmp_path):
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    (data / "alerts").mkdir(parents=True)
+    outside.mkdir()
+    (data / "alerts" / "team").symlink_to(outside, target_is_directory=True)
+    (data / "alerts" / "log.jsonl").symlink_to(outside / "log.jsonl")
+
+    for path in ("team/a.jsonl", "log.jsonl"):
+        with pytest.raises(ParameterError, match="it leads to"):
+            resolve_alert_file(path, data, {})
+
+
+def test_resolve_alert_file_follows_links_that_stay_inside(tmp_path):
+    data = tmp_path / "data"
+    (data / "alerts" / "real").mkdir(parents=True)
+    (data / "alerts" / "link").symlink_to(data / "alerts" / "real")
+    resolved = resolve_alert_file("link/a.jsonl", data, {})
+    assert resolved == (data / "alerts" / "real" / "a.jsonl").resolve()
 
 
 def test_deliver_sends_nothing_when_the_rule_did_not_fire(store, webhook):

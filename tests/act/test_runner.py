@@ -93,7 +93,8 @@ def test_run_experiment_second_run_compares_and_alerts_only_on_new(
     assert second.comparison.counts["new"] == 0
     assert second.comparison.counts["gone"] == 0
     assert second.run.summary["compared_with"]["run_id"] == first.run.id
-    lines = (store.data_dir / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
+    kept = store.data_dir / "alerts" / "alerts.jsonl"
+    lines = kept.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["run_id"] for line in lines] == [first.run.id]
 
 
@@ -107,6 +108,32 @@ def test_run_experiment_with_a_dead_webhook_keeps_the_run(store, experiment, dea
     (delivery,) = outcome.failed_deliveries
     assert delivery.attempts == 2
     assert store.get_run(outcome.run.id) == outcome.run
+
+
+def test_run_experiment_refuses_an_alert_file_outside_the_allowed_folders(
+    store, experiment, tmp_path, capsys
+):
+    outside = tmp_path / "etc" / "passwd_test_alerts.jsonl"
+    store.add_alert_rule(
+        experiment.id,
+        threshold=0,
+        destinations=[{"type": "file", "path": str(outside)}],
+    )
+
+    outcome = run_experiment(store, experiment.id)
+
+    assert outcome.fired
+    (delivery,) = outcome.failed_deliveries
+    assert str(outside) in delivery.error and "PROCANOM_ALERT_DIRS" in delivery.error
+    assert store.get_run(outcome.run.id) == outcome.run
+    assert not outside.parent.exists()
+
+    status = main(["run", experiment.id, "--data-dir", str(store.data_dir)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "failed after 0 attempt(s)" in err
+    assert str(store.data_dir / "alerts") in err
+    assert not outside.parent.exists()
 
 
 def test_run_experiment_on_given_files(store, experiment, tmp_path):

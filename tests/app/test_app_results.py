@@ -130,6 +130,60 @@ def test_results_alert_rule_says_whether_it_would_fire(repo_root, data_dir):
     assert rule.threshold == outliers - 1
 
 
+def _unescaped(text: str) -> str:
+    # The page escapes markdown characters; the paths in these tests hold none
+    # but "_" and ".".
+    return text.replace("\\", "")
+
+
+def test_results_alert_rule_refuses_a_file_outside_the_alerts_folder(
+    repo_root, data_dir, monkeypatch
+):
+    monkeypatch.delenv("PROCANOM_ALERT_DIRS", raising=False)
+    app = _detected(repo_root)
+    app = app.button(key="exp.save").click().run()
+    app = _view(app, "Alerts")
+    assert any(
+        f"kept in {data_dir.resolve() / 'alerts'}" in _unescaped(c.value)
+        for c in app.caption
+    )
+
+    _labelled(app.text_input, "Or append to a file (JSON lines)").input(
+        "/etc/passwd_test_alerts.jsonl"
+    )
+    app = button(app, "Add rule").click().run()
+
+    assert not app.exception, app.exception
+    (error,) = [_unescaped(e.value) for e in app.error]
+    assert "'/etc/passwd_test_alerts.jsonl'" in error
+    assert str(data_dir.resolve() / "alerts") in error
+    assert "PROCANOM_ALERT_DIRS" in error
+    store = ExperimentStore(data_dir)
+    assert store.list_alert_rules(store.list_experiments()[0].id) == []
+
+
+def test_results_alert_rule_saved_with_an_outside_file_is_flagged(
+    repo_root, data_dir, monkeypatch, tmp_path
+):
+    allowed = tmp_path / "shared-alerts"
+    monkeypatch.setenv("PROCANOM_ALERT_DIRS", str(allowed))
+    app = _detected(repo_root)
+    app = app.button(key="exp.save").click().run()
+    store = ExperimentStore(data_dir)
+    experiment_id = store.list_experiments()[0].id
+    # Saved before files were restricted, or through the store directly.
+    store.add_alert_rule(
+        experiment_id,
+        destinations=[{"type": "file", "path": "/etc/passwd_test_alerts.jsonl"}],
+    )
+    app = _view(app, "Alerts")
+
+    assert not app.exception, app.exception
+    (warning,) = [_unescaped(w.value) for w in app.warning if "Not written" in w.value]
+    assert "'/etc/passwd_test_alerts.jsonl'" in warning and str(allowed) in warning
+    assert any(f"allowed inside {allowed}" in _unescaped(c.value) for c in app.caption)
+
+
 def test_results_chart_filter_narrows_the_table(repo_root, data_dir):
     app = _detected(repo_root)
     app.session_state["exp.filters"] = {"probable_cause": "Path"}
