@@ -37,6 +37,7 @@ from procanom.normalize import normalize
 from procanom.scoring._base import DetectionResult
 from procanom.scoring._encode import as_text_array
 from procanom.scoring.roles import field_roles, template_kind
+from procanom.scoring.thresholds import describe_threshold
 from procanom.scoring.tree import _as_times, link_parents
 
 __all__ = [
@@ -171,7 +172,8 @@ class Explanation:
         ``anomaly_score`` (higher is more unusual).
     is_outlier : bool
     rule : str
-        The threshold rule, in words, and the fence it resolved to.
+        The threshold rule and what it flagged, in words
+        (:func:`procanom.scoring.thresholds.describe_threshold`).
     probable_cause : str
     contributions : list of Contribution
         Largest first.
@@ -518,6 +520,7 @@ def _explain_at(
     counter: _Counter,
     parents: np.ndarray,
     parts: list[tuple[str, str | None, float]] | None,
+    rule: str,
 ) -> Explanation:
     annotated = result.annotated.iloc[position]
     values = sorted(
@@ -542,7 +545,7 @@ def _explain_at(
         method=result.method,
         score=float(annotated["anomaly_score"]),
         is_outlier=bool(annotated["isOutlier"] == 1),
-        rule=f"{result.threshold.describe()}; fence {result.fence.score:.3g}",
+        rule=rule,
         probable_cause="" if pd.isna(cause) else str(cause),
         contributions=contributions,
         values=values,
@@ -554,6 +557,11 @@ def _explain_at(
         children=[_event_summary(frame, int(c)) for c in child_rows],
         first_seen_fields=[f.strip() for f in first_seen.split(",") if f.strip()],
     )
+
+
+def _rule_text(result: DetectionResult) -> str:
+    scores = result.annotated["anomaly_score"].to_numpy()
+    return describe_threshold(scores, result.threshold, result.fence)
 
 
 def explain(
@@ -585,6 +593,7 @@ def explain(
         counter,
         link_parents(frame),
         None if parts is None else parts[0],
+        _rule_text(result),
     )
 
 
@@ -622,9 +631,16 @@ def explain_outliers(
     parents = link_parents(frame)
     positions = [_position(frame, r) for r in rows]
     parts = _method_parts(result, frame, positions) if positions else None
+    rule = _rule_text(result)
     explanations = [
         _explain_at(
-            result, frame, p, counter, parents, None if parts is None else parts[i]
+            result,
+            frame,
+            p,
+            counter,
+            parents,
+            None if parts is None else parts[i],
+            rule,
         )
         for i, p in enumerate(positions)
     ]

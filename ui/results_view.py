@@ -17,6 +17,7 @@ from procanom.allowlist import apply_allowlist, conditions_from_row
 from procanom.errors import ProcanomError
 from procanom.experiment import ExperimentSettings
 from procanom.scoring import DetectionResult, ThresholdRule
+from procanom.scoring.thresholds import describe_threshold
 from ui import resources
 from ui.text import literal
 from ui.workspace import RunState, Workspace, sensitivity_rule
@@ -51,7 +52,12 @@ def sensitivity(run: RunState) -> ThresholdRule | None:
     )
     if kind in {"saved", "auto", "auto-strict"}:
         return _rule_from_widgets()
-    defaults = {"top": 20.0, "percent": 1.0, "score": float(run.result.fence.score)}
+    scores = run.result.annotated["anomaly_score"]
+    low, high = float(scores.min()), float(scores.max())
+    # A fence that flags nothing or everything is infinite: start the slider
+    # at the nearest end instead.
+    fence = min(max(float(run.result.fence.score), low), high)
+    defaults = {"top": 20.0, "percent": 1.0, "score": fence}
     if (
         st.session_state.get("exp.sensitivity_kind") != kind
         or st.session_state.get("exp.sensitivity_value") is None
@@ -59,8 +65,6 @@ def sensitivity(run: RunState) -> ThresholdRule | None:
         st.session_state["exp.sensitivity_value"] = defaults[kind]
         st.session_state["exp.sensitivity_kind"] = kind
     if kind == "score":
-        scores = run.result.annotated["anomaly_score"]
-        low, high = float(scores.min()), float(scores.max())
         right.slider(
             "Score above",
             min_value=low,
@@ -129,9 +133,15 @@ def numbers(run: RunState, result: DetectionResult) -> None:
         help=summary.describe() if summary else "no allow-list rules",
     )
     seconds.metric("Seconds", f"{run.duration_s:.2f}")
-    rule = result.threshold.describe()
-    if result.threshold.kind != "score":
-        rule += f" (anomaly score above {result.fence.score:.4g})"
+    rule = _memo(
+        run,
+        "threshold.text",
+        lambda: describe_threshold(
+            result.annotated["anomaly_score"].to_numpy(),
+            result.threshold,
+            result.fence,
+        ),
+    )
     st.caption(
         f"Threshold: {rule}. Allow-list: "
         + (summary.describe() if summary else "no rules")

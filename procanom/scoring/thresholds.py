@@ -18,15 +18,20 @@ picks them by:
     Splunk's ``pthresh=P`` for the histogram method: outlier when the event's
     probability is below ``P``, i.e. ``score > -ln(P)``.
 ``top``
-    The ``N`` most unusual events. Ties at the boundary are all included, so
-    the count can exceed ``N`` rather than split identical events.
+    The ``N`` most unusual events: every event scoring at or above the
+    ``N``-th highest score. Ties at the boundary are all included, so the
+    count can exceed ``N`` rather than split identical events.
 ``percent``
-    The ``p`` percent least likely events (same tie rule).
+    The ``p`` percent least likely events (``ceil(n * p / 100)`` events, same
+    tie rule).
 ``score``
     A fixed score: outlier when ``score > value``.
 
-Outliers are always strictly above the threshold, so an event exactly on the
-fence is not flagged, and data where every event looks alike flags nothing.
+Outliers are always strictly above the fence. For ``top`` and ``percent`` the
+fence sits just below the last score asked for, so that score is flagged;
+for the other rules an event exactly on the fence is not, and data where
+every event looks alike flags nothing. :func:`describe_threshold` says which,
+with the ties counted.
 """
 
 from __future__ import annotations
@@ -38,7 +43,13 @@ import numpy as np
 
 from procanom.errors import ParameterError
 
-__all__ = ["ThresholdRule", "Fence", "apply_threshold", "THRESHOLD_KINDS"]
+__all__ = [
+    "THRESHOLD_KINDS",
+    "Fence",
+    "ThresholdRule",
+    "apply_threshold",
+    "describe_threshold",
+]
 
 THRESHOLD_KINDS = ("auto", "auto-strict", "pthresh", "top", "percent", "score")
 _FENCE_MULTIPLIER = {"auto": 1.5, "auto-strict": 3.0}
@@ -152,13 +163,15 @@ def resolve_fence(scores: np.ndarray, rule: ThresholdRule) -> Fence:
     elif rule.kind == "score":
         fence = float(rule.value)
     else:
-        count = (
-            int(rule.value)
-            if rule.kind == "top"
-            else math.ceil(scores.size * rule.value / 100.0)
-        )
-        fence = _fence_for_count(scores, count)
+        fence = _fence_for_count(scores, _asked(rule, scores.size))
     return Fence(fence, q1, q3)
+
+
+def _asked(rule: ThresholdRule, size: int) -> int:
+    # The number of events a ranked rule (top, percent) asks for.
+    if rule.kind == "top":
+        return int(rule.value)
+    return math.ceil(size * rule.value / 100.0)
 
 
 def _fence_for_count(scores: np.ndarray, count: int) -> float:
@@ -184,3 +197,71 @@ def apply_threshold(
     """
     fence = resolve_fence(scores, rule)
     return scores > fence.score, fence
+
+
+def describe_threshold(
+    scores: np.ndarray, rule: ThresholdRule, fence: Fence | None = None
+) -> str:
+    """Return the rule and what it flagged among ``scores``, in plain words.
+
+    The words follow the comparison: a ranked rule (``top``, ``percent``)
+    flags scores *at or above* the last one asked for, and says how many
+    more were flagged because they tie with it; the other rules flag scores
+    strictly *above* the fence. A rule that flags nothing, or every event,
+    says so instead of naming an infinite fence.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        The anomaly scores the rule labelled (before any allow-list).
+    rule : ThresholdRule
+    fence : Fence, optional
+        The fence ``rule`` resolved to on ``scores``; computed when omitted.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> scores = np.array([1.0, 2.0, 3.0, 3.0, 5.0])
+    >>> describe_threshold(scores, ThresholdRule("top", 2))
+    'the 2 most unusual events — 3 flagged: 2 asked for, 1 more ties with the \
+last (anomaly score at or above 3)'
+    >>> describe_threshold(scores, ThresholdRule("score", 2.5))
+    'anomaly score above 2.5'
+    >>> describe_threshold(scores, ThresholdRule("top", 0))
+    'the 0 most unusual events — nothing flagged'
+    >>> describe_threshold(scores, ThresholdRule("top", 9))
+    'the 9 most unusual events — every event flagged'
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    fence = fence if fence is not None else resolve_fence(scores, rule)
+    flagged = scores > fence.score
+    count, size = int(flagged.sum()), int(scores.size)
+    ranked = rule.kind in ("top", "percent")
+
+    if count == 0:
+        bound = "nothing flagged"
+        if math.isfinite(fence.score) and rule.kind != "score":
+            bound += f" (no anomaly score above {fence.score:.4g})"
+    elif count == size:
+        bound = "every event flagged"
+    elif ranked:
+        bound = f"anomaly score at or above {float(scores[flagged].min()):.4g}"
+    elif rule.kind == "score":
+        return rule.describe()  # its own words already give the bound
+    else:
+        bound = f"anomaly score above {fence.score:.4g}"
+
+    # Ties with the last event asked for are flagged too: say how many.
+    asked = _asked(rule, size) if ranked else count
+    if count > asked:
+        ties = count - asked
+        tie = "ties" if ties == 1 else "tie"
+        counted = f"{count:,} flagged: {asked:,} asked for, {ties:,} more {tie} with"
+        if count == size:
+            bound = f"every event flagged ({counted} the last)"
+        else:
+            bound = f"{counted} the last ({bound})"
+    return f"{rule.describe()} — {bound}"

@@ -50,6 +50,44 @@ def test_results_sensitivity_relabels_without_scoring_again(repo_root, data_dir)
     assert not any("changed since this run" in i.value for i in app.info)
 
 
+def _threshold_caption(app: AppTest) -> str:
+    (caption,) = [c.value for c in app.caption if c.value.startswith("Threshold:")]
+    return caption
+
+
+def test_results_sensitivity_top_n_says_how_many_tie(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    app.selectbox(key="exp.sensitivity").select("top").run()
+    app.number_input(key="exp.sensitivity_value").set_value(5.0).run()
+    assert not app.exception, app.exception
+
+    flagged = metric(app, "Outliers")
+    scored = app.session_state["workspace"].run.result.relabel(ThresholdRule("top", 5))
+    lowest = scored.outliers()["anomaly_score"].min()
+    assert flagged > 5  # the sample's fifth score is shared
+    caption = _threshold_caption(app)
+    assert (
+        f"{flagged} flagged: 5 asked for, {flagged - 5} more tie with the last"
+        in caption
+    )
+    assert f"anomaly score at or above {lowest:.4g}" in caption
+
+
+@pytest.mark.parametrize(
+    ("count", "words"), [(0.0, "nothing flagged"), (5000.0, "every event flagged")]
+)
+def test_results_sensitivity_top_n_at_the_ends_says_so(
+    repo_root, data_dir, count, words
+):
+    app = _detected(repo_root)
+    app.selectbox(key="exp.sensitivity").select("top").run()
+    app.number_input(key="exp.sensitivity_value").set_value(count).run()
+    assert not app.exception, app.exception
+    caption = _threshold_caption(app)
+    assert words in caption
+    assert "inf" not in caption
+
+
 def test_results_selected_row_shows_its_explanation(repo_root, data_dir):
     app = _select_row(_detected(repo_root))
     assert not app.exception, app.exception

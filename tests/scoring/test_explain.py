@@ -11,7 +11,7 @@ import pytest
 from procanom.errors import ParameterError
 from procanom.explain import explain, explain_outliers
 from procanom.normalize import normalize
-from procanom.scoring import METHODS, detect, make_detector
+from procanom.scoring import METHODS, ThresholdRule, detect, make_detector
 
 LABELS = (
     "is_attack",
@@ -140,3 +140,28 @@ def test_explain_rejects_a_row_or_frame_that_was_not_scored(pandalab, scored):
         explain(scored, pandalab, -5)
     with pytest.raises(ParameterError, match="frame"):
         explain(scored, pandalab.iloc[:10], pandalab.index[0])
+
+
+@pytest.mark.parametrize(
+    ("count", "words"), [(0, "nothing flagged"), (10_000, "every event flagged")]
+)
+def test_explain_rule_says_what_the_threshold_flagged(count, words):
+    frame = pd.DataFrame(
+        {"Name": ["svchost.exe"] * 20 + ["a.exe", "b.exe"], "host": ["H"] * 22}
+    )
+    result = detect(frame, ["Name", "host"], method="histogram").relabel(
+        ThresholdRule("top", count)
+    )
+    explanation = explain(result, frame, 20)
+    assert explanation.rule == f"the {count} most unusual events — {words}"
+    assert "inf" not in explanation.text()
+
+
+def test_explain_rule_counts_ties_with_the_last_asked_for():
+    frame = pd.DataFrame({"Name": ["svchost.exe"] * 20 + ["a.exe", "b.exe"]})
+    result = detect(frame, ["Name"], method="histogram").relabel(
+        ThresholdRule("top", 1)
+    )
+    (first, _) = explain_outliers(result, frame)
+    assert "2 flagged: 1 asked for, 1 more ties with the last" in first.rule
+    assert "at or above" in first.text()

@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from procanom.errors import ParameterError
-from procanom.scoring.thresholds import ThresholdRule, apply_threshold
+from procanom.scoring.thresholds import (
+    ThresholdRule,
+    apply_threshold,
+    describe_threshold,
+)
 
 SCORES = np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 20.0, 30.0, 30.0])
 
@@ -78,3 +82,80 @@ def test_threshold_round_trips_as_plain_data():
     rule = ThresholdRule("percent", 0.1)
     assert ThresholdRule.from_dict(rule.to_dict()) == rule
     assert "0.1%" in rule.describe()
+
+
+# SCORES sorted from the top: 30, 30, 20, 4, 3, 3, 2, 2, 1, 1.
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            ThresholdRule("top", 5),
+            "the 5 most unusual events — 6 flagged: 5 asked for, 1 more ties with"
+            " the last (anomaly score at or above 3)",
+        ),
+        (
+            ThresholdRule("top", 7),
+            "the 7 most unusual events — 8 flagged: 7 asked for, 1 more ties with"
+            " the last (anomaly score at or above 2)",
+        ),
+        (
+            ThresholdRule("top", 1),
+            "the 1 most unusual events — 2 flagged: 1 asked for, 1 more ties with"
+            " the last (anomaly score at or above 30)",
+        ),
+        (
+            ThresholdRule("top", 3),
+            "the 3 most unusual events — anomaly score at or above 20",
+        ),
+        (
+            ThresholdRule("percent", 50),
+            "the 50% least likely events — 6 flagged: 5 asked for, 1 more ties with"
+            " the last (anomaly score at or above 3)",
+        ),
+        (ThresholdRule("top", 0), "the 0 most unusual events — nothing flagged"),
+        (ThresholdRule("percent", 0), "the 0% least likely events — nothing flagged"),
+        (ThresholdRule("top", 10), "the 10 most unusual events — every event flagged"),
+        (
+            ThresholdRule("top", 5000),
+            "the 5000 most unusual events — every event flagged",
+        ),
+        (ThresholdRule("score", 20), "anomaly score above 20"),
+        (ThresholdRule("score", 30), "anomaly score above 30 — nothing flagged"),
+        (ThresholdRule("score", 0), "anomaly score above 0 — every event flagged"),
+        (
+            ThresholdRule("pthresh", 0.01),
+            "event probability below 0.01 — anomaly score above 4.605",
+        ),
+    ],
+)
+def test_describe_threshold_matches_what_was_flagged(rule, expected):
+    assert describe_threshold(SCORES, rule) == expected
+
+
+def test_describe_threshold_counts_ties_among_many_equal_scores():
+    scores = np.array([3.922] * 10 + [1.0] * 90)
+    text = describe_threshold(scores, ThresholdRule("top", 5))
+    assert text.endswith(
+        "10 flagged: 5 asked for, 5 more tie with the last"
+        " (anomaly score at or above 3.922)"
+    )
+    flat = np.full(4, 2.0)
+    assert describe_threshold(flat, ThresholdRule("top", 1)).endswith(
+        "every event flagged (4 flagged: 1 asked for, 3 more tie with the last)"
+    )
+
+
+def test_describe_threshold_says_at_or_above_only_when_the_last_is_flagged():
+    # The ranked rules flag the score they name; the others flag only above it.
+    flags, fence = apply_threshold(SCORES, ThresholdRule("top", 3))
+    assert SCORES[flags].min() == 20 and fence.score < 20
+    flags, fence = apply_threshold(SCORES, ThresholdRule("auto"))
+    assert "anomaly score above" in describe_threshold(
+        SCORES, ThresholdRule("auto"), fence
+    )
+    assert not (SCORES[~flags] > fence.score).any()
+
+
+def test_describe_threshold_without_scores_says_nothing_flagged():
+    text = describe_threshold(np.array([]), ThresholdRule("auto"))
+    assert text.endswith("— nothing flagged")
