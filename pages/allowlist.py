@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from ui import allowlist_view, resources
+from ui import allowlist_view, entry, resources
+
+entry.through_app()
 
 store = resources.get_store()
 titles = allowlist_view.experiment_titles(store)

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from ui import data_view, resources
+from ui import data_view, entry, resources
+
+entry.through_app()
 
 st.title("Data")
 st.caption(

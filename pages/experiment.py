@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from ui import resources, sections, workspace
+from ui import entry, resources, sections, workspace
+
+entry.through_app()
 
 current = workspace.current(resources.get_store())
 if current is None:

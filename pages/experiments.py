@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from ui import experiments_view, resources
+from ui import entry, experiments_view, resources
+
+entry.through_app()
 
 store = resources.get_store()
 

@@ -7,16 +7,11 @@ tests are skipped with that reason.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import running_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -29,54 +24,13 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory, repo_root):
-    """Start ``streamlit run app.py`` on a free port with an empty data folder."""
-    port = _free_port()
+def app_server(tmp_path_factory):
+    """The app on a free port with an empty data folder, for the session."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "PROCANOM_DATA_DIR": str(data_dir)}
-    log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(repo_root / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=repo_root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("the app server did not start within 60 s")
-    yield {"url": url, "data_dir": data_dir}
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
+    log_path = tmp_path_factory.mktemp("logs") / "streamlit.log"
+    with running_app(data_dir, log_path) as url:
+        yield {"url": url, "data_dir": data_dir}
 
 
 @pytest.fixture(scope="session")

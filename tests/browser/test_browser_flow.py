@@ -178,3 +178,17 @@ def test_browser_upload_on_the_data_page(app_server, page, artifacts, shared_dat
         timeout=120_000
     )
     page.screenshot(path=str(artifacts / "data-upload.png"), full_page=True)
+
+
+def test_browser_first_visit_by_a_page_url_gets_the_whole_app(page, tmp_path):
+    from app_server import running_app
+
+    # A fresh server whose first visitor comes by a bookmark to the Data page.
+    with running_app(tmp_path / "data", tmp_path / "streamlit.log") as url:
+        page.goto(url + "/data")
+
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible()
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("Allow-list")).to_be_visible()
+        expect(sidebar.get_by_text("Your name")).to_be_visible()
+        expect(sidebar.get_by_text("allowlist", exact=True)).to_have_count(0)
