@@ -27,7 +27,8 @@ The score of one event is built in four steps:
 3. **Lineage.** Where events can be linked to their parent's event
    (:mod:`procanom.scoring.tree`), an event inherits ``lineage`` times its
    parent's score when that is higher: the children of an unusual process
-   are part of what it did.
+   are part of what it did. Such an outlier's probable cause is
+   ``(inherited)``, and ``inherited_from`` names the ancestor.
 4. **Per-host baseline.** When a host field is scored, the score is
    expressed against the host's own baseline: minus the median of the
    baseline scores on that host, divided by their median absolute
@@ -69,7 +70,7 @@ from procanom.scoring.roles import field_roles, template_kind
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
 from procanom.scoring.tree import link_parents, propagate_lineage
 
-__all__ = ["ConditionalDetector", "Term"]
+__all__ = ["INHERITED_CAUSE", "ConditionalDetector", "Term"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ _GIVEN_ROLES = ("name", "path", "command_line", "host", "user")
 _CONTEXT_ROLES = ("host", "user")
 _SCALE_FLOOR = 0.25  # keeps a host whose baseline scores are all equal finite
 _EXTRA_COLUMNS = ("event_score", "inherited_from", "first_seen")
+#: ``probable_cause`` of an outlier whose score was inherited from an ancestor.
+INHERITED_CAUSE = "(inherited)"
 #: Default fence: host deviations above the host's typical event.
 DEFAULT_SCORE_THRESHOLD = 2.0
 _FOLDER = " folder"  # suffix of the derived key: the folder of a path field
@@ -727,24 +730,25 @@ class ConditionalDetector(BaseDetector):
         strongest = matrix.argmax(axis=1) if n else np.zeros(0, np.int64)
         strongest_value = matrix[np.arange(n), strongest] if n else np.zeros(0)
 
-        # The cause of an outlier is its strongest own term, or the parent
-        # when the score came from its lineage.
+        # The cause of an outlier is its strongest own term. An outlier whose
+        # score came from an ancestor (lineage) is marked INHERITED_CAUSE
+        # instead: none of its own values made the score, ``inherited_from``
+        # names the event whose values did, and the frequency is that event's.
         inherited = source != np.arange(n)
         categories = ["", *self.fields_]
+        if INHERITED_CAUSE not in categories:
+            categories.append(INHERITED_CAUSE)
         position = {f: i for i, f in enumerate(categories)}
         term_causes = np.array(
             [position[t.field.removesuffix(_FOLDER)] for t in terms], dtype=np.int64
         )
         causes = term_causes[strongest] if n else np.zeros(0, np.int64)
-        parent_field = next(
-            (f for f, r in self.roles_.items() if r == "parent_name"), None
-        )
-        if parent_field is not None:
-            causes = np.where(inherited, position[parent_field], causes)
+        causes = np.where(inherited, position[INHERITED_CAUSE], causes)
         causes = np.where(is_outlier, causes, 0)
         probable_cause = pd.Categorical.from_codes(causes, categories=categories)
 
         freq = np.exp(-np.asarray(strongest_value, dtype=np.float64))
+        freq = freq[source] if n else freq
         max_freq = np.zeros(n)
         for f in self.fields_:
             c = codes[f]

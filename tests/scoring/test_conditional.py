@@ -10,6 +10,7 @@ import pytest
 
 from procanom.errors import ParameterError
 from procanom.scoring import ConditionalDetector, ThresholdRule, detect
+from procanom.scoring.conditional import INHERITED_CAUSE
 
 
 def _web_server_events() -> pd.DataFrame:
@@ -81,6 +82,28 @@ def test_conditional_children_inherit_an_unusual_parent_score():
         ]
         == frame.index[frame["ProcessGuid"] == "c"][0]
     )
+
+
+@pytest.mark.parametrize("fields", [["ParentName", "Name"], ["Name"]])
+def test_conditional_inherited_outlier_cause_is_marked_inherited(fields):
+    frame = _tree_events()
+    result = detect(frame, fields, method="conditional")
+    annotated = result.annotated
+    x = frame.index[frame["ProcessGuid"] == "x"][0]
+    ancestor = annotated.loc[x, "inherited_from"]
+
+    # whoami.exe's own values are common: naming one of them (or the link to
+    # its parent) as the cause would send the analyst to the wrong event.
+    assert annotated.loc[x, "isOutlier"] == 1
+    assert annotated.loc[x, "probable_cause"] == INHERITED_CAUSE
+    assert annotated.loc[ancestor, "probable_cause"] in fields
+    assert annotated.loc[x, "probable_cause_freq"] == pytest.approx(
+        annotated.loc[ancestor, "probable_cause_freq"]
+    )
+    own = annotated[annotated["inherited_from"].isna() & (annotated["isOutlier"] == 1)]
+    assert INHERITED_CAUSE not in set(own["probable_cause"])
+    quiet = annotated[annotated["isOutlier"] == 0]
+    assert (quiet["probable_cause"] == "").all()
 
 
 def test_conditional_lineage_off_scores_events_alone():
