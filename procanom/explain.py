@@ -44,6 +44,8 @@ __all__ = [
     "Combination",
     "Contribution",
     "Explanation",
+    "Piece",
+    "Quoted",
     "ValueCount",
     "explain",
     "explain_outliers",
@@ -55,6 +57,28 @@ _HOST_COLUMNS = ("host", "Computer", "ComputerName", "hostname", "dvc")
 _TIME_COLUMNS = ("_time", "UtcTime", "TimeGenerated", "TimeCreated", "time")
 _SHOWN_FIELDS = ("Name", "CommandLine", "host", "User")
 _MAX_CHILDREN = 10
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A value from the events inside an explanation's words.
+
+    Event values can hold anything (a command line is written by whoever
+    started the process), so a renderer shows ``text`` literally, set apart
+    from the words around it.
+
+    Attributes
+    ----------
+    text : str
+        The value, shortened to its first characters and ``(empty)`` when
+        empty.
+    """
+
+    text: str
+
+
+#: A part of an explanation's line: words, or a quoted event value.
+Piece = str | Quoted
 
 
 @dataclass
@@ -89,13 +113,18 @@ class ValueCount:
     total_hosts: int | None = None
     first_seen: str | None = None
 
-    def text(self) -> str:
-        shown = _quote(self.value)
+    def pieces(self) -> list[Piece]:
+        """The sentence as words and :class:`Quoted` values (see ``text``)."""
+        shown: list[Piece] = [f"{self.field} ", _quote(self.value)]
         if self.key != self.value and self.key:
-            shown += f" (as {_quote(self.key)})"
-        return f"{self.field} {shown}: " + _spread(
+            shown += [" (as ", _quote(self.key), ")"]
+        spread = _spread(
             self.count, self.total, self.hosts, self.total_hosts, self.first_seen
         )
+        return [*shown, f": {spread}"]
+
+    def text(self) -> str:
+        return _render(self.pieces())
 
 
 @dataclass
@@ -120,16 +149,23 @@ class Combination:
     hosts: int | None = None
     first_seen: str | None = None
 
-    def text(self) -> str:
+    def pieces(self) -> list[Piece]:
+        """The sentence as words and :class:`Quoted` values (see ``text``)."""
         a, b = self.first, self.second
-        return (
-            f"{a.field} {_quote(a.key or a.value)} with {b.field} "
-            f"{_quote(b.key or b.value)}: "
-            + _spread(
-                self.together, a.total, self.hosts, a.total_hosts, self.first_seen
-            )
-            + f" ({self.together:,} of the {b.count:,} events with that {b.field})"
+        spread = _spread(
+            self.together, a.total, self.hosts, a.total_hosts, self.first_seen
         )
+        return [
+            f"{a.field} ",
+            _quote(a.key or a.value),
+            f" with {b.field} ",
+            _quote(b.key or b.value),
+            f": {spread} ({self.together:,} of the {b.count:,} events with that"
+            f" {b.field})",
+        ]
+
+    def text(self) -> str:
+        return _render(self.pieces())
 
 
 @dataclass
@@ -216,51 +252,83 @@ class Explanation:
         data["rarest_value"] = asdict(self.rarest_value) if self.rarest_value else None
         return data
 
-    def text(self) -> str:
-        """Return the explanation in plain words, one fact per line."""
+    def lines(self) -> list[list[Piece]]:
+        """Return the explanation as lines of words and :class:`Quoted` values.
+
+        For a renderer that sets event values apart its own way (a page's
+        code spans); :meth:`text` puts them between backticks.
+        """
         verdict = "flagged" if self.is_outlier else "not flagged"
-        lines = [f"Event {self.row}: score {self.score:.3g}, {verdict} ({self.rule})."]
+        lines: list[list[Piece]] = [
+            [f"Event {self.row}: score {self.score:.3g}, {verdict} ({self.rule})."]
+        ]
         if self.probable_cause:
             lines.append(
-                f"Probable cause: {self.probable_cause} (the field adding most to"
-                " the score)."
+                [
+                    f"Probable cause: {self.probable_cause} (the field adding most"
+                    " to the score)."
+                ]
             )
         if self.rarest_value is not None:
             # By plain frequency: it may be another field than the cause,
             # when a value is rare only given the others (its parent, host).
-            lines.append(f"Rarest value on its own: {self.rarest_value.text()}.")
+            lines.append(
+                ["Rarest value on its own: ", *self.rarest_value.pieces(), "."]
+            )
         if self.rarest_combination is not None:
-            lines.append(f"Rarest combination: {self.rarest_combination.text()}.")
+            lines.append(
+                ["Rarest combination: ", *self.rarest_combination.pieces(), "."]
+            )
         if self.contributions:
             parts = ", ".join(
                 f"{c.label} {c.share:.0%}"
                 for c in self.contributions
                 if c.share >= 0.005
             )
-            lines.append(f"Contributions: {parts}.")
+            lines.append([f"Contributions: {parts}."])
         if self.first_seen_fields:
             lines.append(
-                "Never seen in the baseline: " + ", ".join(self.first_seen_fields) + "."
+                [
+                    "Never seen in the baseline: "
+                    + ", ".join(self.first_seen_fields)
+                    + "."
+                ]
             )
         if self.inherited_from is not None:
             lines.append(
-                f"Score inherited from ancestor event {self.inherited_from}, "
-                "an unusual process higher in its tree."
+                [
+                    f"Score inherited from ancestor event {self.inherited_from}, "
+                    "an unusual process higher in its tree."
+                ]
             )
         if self.parent is not None:
-            lines.append("Started by: " + _describe_event(self.parent) + ".")
+            lines.append(["Started by: ", *_describe_event(self.parent), "."])
         if self.children:
-            shown = "; ".join(_describe_event(c) for c in self.children)
-            lines.append(f"Started {len(self.children)} event(s): {shown}.")
-        return "\n".join(lines)
+            line: list[Piece] = [f"Started {len(self.children)} event(s): "]
+            for i, child in enumerate(self.children):
+                line += ["; "] if i else []
+                line += _describe_event(child)
+            lines.append([*line, "."])
+        return lines
+
+    def text(self) -> str:
+        """Return the explanation in plain words, one fact per line.
+
+        Event values are quoted in backticks.
+        """
+        return "\n".join(_render(line) for line in self.lines())
 
 
 # Formatting helpers -----------------------------------------------------------
-def _quote(value: str, width: int = 80) -> str:
+def _quote(value: str, width: int = 80) -> Quoted:
     text = value if value else "(empty)"
     if len(text) > width:
         text = text[: width - 1] + "…"
-    return f"`{text}`"
+    return Quoted(text)
+
+
+def _render(pieces: Sequence[Piece]) -> str:
+    return "".join(p if isinstance(p, str) else f"`{p.text}`" for p in pieces)
 
 
 def _spread(
@@ -278,10 +346,12 @@ def _spread(
     return text
 
 
-def _describe_event(event: dict) -> str:
-    parts = [f"event {event['row']}"]
-    parts += [f"{k} {_quote(str(v), 60)}" for k, v in event.items() if k != "row"]
-    return " ".join(parts)
+def _describe_event(event: dict) -> list[Piece]:
+    pieces: list[Piece] = [f"event {event['row']}"]
+    for key, value in event.items():
+        if key != "row":
+            pieces += [f" {key} ", _quote(str(value), 60)]
+    return pieces
 
 
 def _display(value: object) -> str:

@@ -12,6 +12,7 @@ from procanom.errors import ProcanomError
 from procanom.export import to_csv, to_json
 from procanom.scoring import DetectionResult
 from ui import resources
+from ui.experiments_view import short_time
 from ui.text import literal
 from ui.workspace import Workspace
 
@@ -27,7 +28,10 @@ def compare(workspace: Workspace, result: DetectionResult) -> None:
         st.caption("Save this run, then compare it with later ones.")
         return
     labels = {"current": "This result (on the page)"}
-    labels |= {r.id: f"{r.started_at} ({r.num_outliers:,} outliers)" for r in runs}
+    labels |= {
+        r.id: f"{short_time(r.started_at, seconds=True)} ({r.num_outliers:,} outliers)"
+        for r in runs
+    }
     left, right = st.columns(2)
     older = left.selectbox(
         "Earlier run", [r.id for r in runs], format_func=labels.get, key="exp.cmp_old"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -14,6 +15,23 @@ from ui.workspace import open_experiment
 
 EXPERIMENT_PAGE = "pages/experiment.py"
 _DEFAULT_FIELDS = ["Name", "Path", "CommandLine", "host"]
+
+
+def short_time(value: str, seconds: bool = False) -> str:
+    """A stored ISO time as a person reads it: ``2026-12-04 16:41 UTC``.
+
+    ``seconds`` keeps them, where two runs of one minute must differ. A time
+    without a zone is read as UTC (the store writes UTC); text that is not a
+    time is shown as it is.
+    """
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return when.astimezone(UTC).strftime(shape)
 
 
 def _open(experiment_id: str) -> None:
@@ -60,7 +78,7 @@ def _experiment_card(store, summary) -> None:
             info.caption(literal(summary.description))
         info.caption("Fields: " + (", ".join(summary.fields) or "none yet"))
         if summary.last_run_at:
-            numbers.caption(f"Last run {summary.last_run_at}")
+            numbers.caption(f"Last run {short_time(summary.last_run_at)}")
             numbers.markdown(
                 f"**{summary.last_outliers:,}** outliers of"
                 f" **{summary.last_total:,}** events"

@@ -8,6 +8,9 @@ point per event, so a million events stay responsive.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -16,6 +19,7 @@ import streamlit as st
 from procanom.allowlist import apply_allowlist, conditions_from_row
 from procanom.errors import ProcanomError
 from procanom.experiment import ExperimentSettings
+from procanom.explain import Quoted
 from procanom.scoring import DetectionResult, ThresholdRule
 from procanom.scoring.thresholds import describe_threshold
 from ui import resources
@@ -396,7 +400,11 @@ def table(
         if c in shown_rows.columns
     ]
     page_rows = shown_rows.iloc[positions][columns].copy()
-    page_rows["probable_cause"] = page_rows["probable_cause"].fillna("")
+    # The grid draws a missing value, and an empty category, as "None": these
+    # columns are shown as plain text, empty where there is nothing to say.
+    for column in ("probable_cause", "inherited_from", "first_seen", "suppressed_by"):
+        if column in page_rows.columns:
+            page_rows[column] = _as_text(page_rows[column])
     st.markdown(
         f"**Data and Outliers** ({len(shown_rows):,} events; select a row for"
         " its detail)"
@@ -416,6 +424,23 @@ def table(
     )
     picked = selection.selection.rows if selection else []
     return page_rows.index[picked[0]] if picked else None
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Values as text ("" when missing; 12.0, a row label, as "12")."""
+
+    def text(value) -> str:
+        if (
+            value is None
+            or value is pd.NA
+            or (isinstance(value, float) and np.isnan(value))
+        ):
+            return ""
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        return str(value)
+
+    return pd.Series([text(v) for v in column], index=column.index, dtype="string")
 
 
 def table_key() -> str:
@@ -448,7 +473,7 @@ def detail(
         st.info("Too many events to explain here; narrow the search first.")
         return
     explanation = explain(result, frame, row)
-    st.text(explanation.text())
+    st.markdown(explanation_markdown(explanation))
 
     values, tree = st.columns([3, 2])
     with values:
@@ -487,6 +512,35 @@ def detail(
         _where_else(frame, rarest.field, rarest.value)
     _same_template(frame, row)
     _feedback(workspace, result, frame, row)
+
+
+def code_span(text: str) -> str:
+    """``text`` as an inline code span that shows it literally, whatever it holds.
+
+    Inside a span markdown renders nothing (no links, emphasis, HTML or
+    LaTeX), so the only ways out are its closing backticks, which are made
+    longer than any run of backticks in ``text``, and a line break, which
+    would end the paragraph: line breaks and control characters become
+    spaces. One space pads each side, which markdown strips again, so a
+    value that starts or ends with a backtick stays whole.
+    """
+    flat = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
+    longest = max((len(run) for run in re.findall("`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {flat} {fence}"
+
+
+def explanation_markdown(explanation) -> str:
+    """An explanation for the page: its words escaped, event values as code."""
+    return "  \n".join(
+        "".join(
+            code_span(piece.text) if isinstance(piece, Quoted) else literal(piece)
+            for piece in line
+        )
+        for line in explanation.lines()
+    )
 
 
 def _where_else(frame: pd.DataFrame, field: str, value: str) -> None:

@@ -3,12 +3,16 @@ alerts, chart filters and method parameters, on the bundled sample."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
 
+from procanom.explain import Explanation, ValueCount
 from procanom.scoring import ThresholdRule
 from procanom.store import ExperimentStore
+from ui.results_view import code_span, explanation_markdown
 
 TIMEOUT = 60
 
@@ -28,6 +32,10 @@ def _detected(repo_root, method: str = "histogram") -> AppTest:
     app = app.button(key="exp.detect").click().run()
     assert not app.exception, app.exception
     return app
+
+
+def _explanations(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown if m.value.startswith("Event ")]
 
 
 def _select_row(app: AppTest, position: int = 0) -> AppTest:
@@ -91,8 +99,11 @@ def test_results_sensitivity_top_n_at_the_ends_says_so(
 def test_results_selected_row_shows_its_explanation(repo_root, data_dir):
     app = _select_row(_detected(repo_root))
     assert not app.exception, app.exception
-    (text,) = [t.value for t in app.text if t.value.startswith("Event ")]
+    (text,) = _explanations(app)
     assert "Rarest value" in text and "flagged" in text
+    # Rendered as markdown: values are code spans, not backticks in plain text.
+    assert re.search(r"Rarest value on its own: \w+ (`+) .+? \1: \d", text)
+    assert not [t for t in app.text if t.value.startswith("Event ")]
     assert any("Where else" in m.value for m in app.markdown)
     assert any("same command-line template" in m.value for m in app.markdown)
 
@@ -108,7 +119,7 @@ def test_results_feedback_suppresses_the_event_and_counts_it(repo_root, data_dir
     assert metric(app, "Suppressed") == 1
     assert any("Added to the allow-list" in m.value for m in app.success)
     # The selection is let go: the rows moved, it would name another event.
-    assert not [t for t in app.text if t.value.startswith("Event ")]
+    assert not _explanations(app)
     (entry,) = ExperimentStore(data_dir).list_allow_entries()
     assert entry.reason == "build tooling" and entry.match == "literal"
     assert set(entry.conditions) == {"Name", "Path", "CommandLine", "host"}
@@ -317,3 +328,78 @@ def test_draft_notice_right_after_the_first_detect(repo_root, data_dir):
     assert any("Draft" in w.value for w in app.warning)
     app = app.button(key="exp.save").click().run()
     assert not any("Draft" in w.value for w in app.warning)
+
+
+def _table(app: AppTest):
+    """The results table: its rows as sent, and the cells highlighted red."""
+    (table,) = [d for d in app.dataframe if "probable_cause" in d.value.columns]
+    styles = table.proto.arrow_data.styler.styles
+    red = next(rule for rule in styles.split("}") if "background-color" in rule)
+    cells = {
+        (int(row), int(col)) for row, col in re.findall(r"_row(\d+)_col(\d+)", red)
+    }
+    return table.value, cells
+
+
+def test_results_table_shows_no_none(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    app.selectbox(key="exp.page_size").select(100).run()
+    assert not app.exception, app.exception
+    rows, _ = _table(app)
+
+    for column in ("probable_cause", "inherited_from", "first_seen"):
+        assert rows[column].dtype == "string" and not rows[column].isna().any()
+    quiet = rows[rows["isOutlier"] == 0]
+    assert len(quiet) and (quiet["probable_cause"] == "").all()
+    assert (quiet["inherited_from"] != "").any()  # inherited, yet not flagged
+
+
+def test_experiment_list_shows_the_last_run_in_minutes_utc(repo_root, data_dir):
+    app = _detected(repo_root)
+    app.button(key="exp.save").click().run()
+    listing = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    listing.run()
+    assert not listing.exception, listing.exception
+    (last,) = [c.value for c in listing.caption if c.value.startswith("Last run")]
+    assert re.fullmatch(r"Last run \d{4}-\d\d-\d\d \d\d:\d\d UTC", last)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain.exe",
+        "`closing` and ``two``",
+        "`",
+        "ends with a tick`",
+        "[click](javascript:alert(1)) <b>x</b> **bold** $x^2$ :red[x]",
+        "two\nlines\r\n# heading\u2028- item",
+        " padded ",
+    ],
+)
+def test_code_span_shows_any_value_literally(value):
+    span = code_span(value)
+    fence = re.match(r"`+", span).group()
+    inner = span[len(fence) : -len(fence)]
+    # One line, closed only by its own fence, and the value whole inside it.
+    assert span.endswith(fence) and "\n" not in span and "\r" not in span
+    assert not re.search(f"(?<!`){fence}(?!`)", inner)
+    flat = re.sub(r"[\n\r\u2028]", " ", value)
+    assert inner == f" {flat} "
+
+
+def test_explanation_markdown_escapes_words_and_quotes_values():
+    explanation = Explanation(
+        row=3,
+        method="histogram",
+        score=9.5,
+        is_outlier=True,
+        rule="anomaly score above 2",
+        probable_cause="Name",
+        values=[ValueCount("Name", "`x` [a](javascript:1)", "k", 1, 10)],
+    )
+    markdown = explanation_markdown(explanation)
+    assert "`" not in explanation_markdown(
+        Explanation(3, "histogram", 9.5, True, "anomaly score above 2", "Name")
+    )
+    assert "Rarest value on its own: Name `` `x` [a](javascript:1) ``" in markdown
+    assert markdown.count("  \n") == len(explanation.lines()) - 1

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from procanom.errors import ParameterError
-from procanom.explain import explain, explain_outliers
+from procanom.explain import Quoted, explain, explain_outliers
 from procanom.normalize import normalize
 from procanom.scoring import METHODS, ThresholdRule, detect, make_detector
 
@@ -165,3 +165,17 @@ def test_explain_rule_counts_ties_with_the_last_asked_for():
     (first, _) = explain_outliers(result, frame)
     assert "2 flagged: 1 asked for, 1 more ties with the last" in first.rule
     assert "at or above" in first.text()
+
+
+def test_explain_lines_set_event_values_apart_from_the_words(pandalab, scored):
+    (explanation,) = explain_outliers(scored, pandalab, limit=1)
+    lines = explanation.lines()
+    quoted = [p.text for line in lines for p in line if isinstance(p, Quoted)]
+    assert explanation.rarest_value.value[:79] in " ".join(quoted)
+    words = "".join(p for line in lines for p in line if isinstance(p, str))
+    assert "`" not in words
+    rendered = "\n".join(
+        "".join(p if isinstance(p, str) else f"`{p.text}`" for p in line)
+        for line in lines
+    )
+    assert rendered == explanation.text()
