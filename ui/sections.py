@@ -138,14 +138,33 @@ def _choose_dataset(datasets: dict) -> bool:
     if not datasets:
         st.info("Upload one or more exports to analyse them.")
         return False
-    if state.get("exp.dataset") not in datasets:
+    chosen = state.get("exp.dataset")
+    if chosen and chosen not in datasets:
+        # Deleted since: another dataset is never picked in its place, or
+        # Detect would quietly score other data.
+        state["exp.dataset_gone"] = state.get("exp.source_name") or chosen
+        state["exp.dataset"] = None
+    elif not chosen and not state.get("exp.dataset_gone"):
         state["exp.dataset"] = next(iter(datasets))
+    if state.get("exp.dataset_gone") and state.get("exp.dataset") is None:
+        st.warning(
+            literal(
+                f"The dataset this experiment was made on"
+                f" ({state['exp.dataset_gone']}) is no longer in the library."
+                " Pick the data to analyse, or upload its files again."
+            )
+        )
     st.selectbox(
         "Dataset",
         list(datasets),
         key="exp.dataset",
+        index=None,
+        placeholder="Choose a dataset",
         format_func=lambda i: f"{datasets[i].name} ({len(datasets[i].files)} files)",
     )
+    if state.get("exp.dataset") is None:
+        return False
+    state.pop("exp.dataset_gone", None)
     state["exp.source_name"] = datasets[state["exp.dataset"]].name
     state["exp.wanted_file"] = None
     return True

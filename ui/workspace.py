@@ -177,6 +177,7 @@ def _widget_values(settings: ExperimentSettings) -> dict:
     state["exp.sample"] = source.name if source.kind == "sample" else DEFAULT_SAMPLE
     state["exp.dataset"] = source.dataset_id
     state["exp.wanted_file"] = source.name if source.kind == "file" else None
+    state["exp.dataset_gone"] = None
     state["exp.query"] = settings.query
     state["exp.time_preset"] = time_range.get("preset", "all")
     state["exp.time_earliest"] = time_range.get("earliest") or ""

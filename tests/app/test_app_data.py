@@ -58,3 +58,39 @@ def test_app_data_page_renames_and_deletes_after_listing_users(repo_root, datase
     assert not app.exception, app.exception
     assert not store.list_datasets()
     assert any("None yet" in c.value for c in app.caption)
+
+
+def test_app_experiment_on_a_deleted_dataset_asks_for_data(
+    repo_root, data_dir, dataset
+):
+    from procanom.samples import SAMPLES
+
+    store, info = dataset
+    library = DatasetLibrary(data_dir)
+    other = library.add_to_store(store, [SAMPLES["otrf-sysmon"].path], "OTRF")
+    library.close()
+    experiment = store.create_experiment(
+        "On a dataset deleted since",
+        settings={
+            "fields": ["Name"],
+            "data_source": {
+                "kind": "dataset",
+                "dataset_id": info.id,
+                "name": "MSTIC host",
+            },
+        },
+    )
+    store.delete_dataset(info.id)
+
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    app.query_params["id"] = experiment.id
+    app = app.switch_page("pages/experiment.py").run()
+
+    assert not app.exception, app.exception
+    assert any("MSTIC host" in w.value for w in app.warning)
+    assert app.selectbox(key="exp.dataset").value is None
+    assert not any(b.key == "exp.detect" for b in app.button)
+
+    app = app.selectbox(key="exp.dataset").select(other.id).run()
+    assert not app.exception, app.exception
+    assert not any("no longer in the library" in w.value for w in app.warning)
