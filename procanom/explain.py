@@ -36,6 +36,7 @@ from procanom.errors import ParameterError
 from procanom.normalize import normalize
 from procanom.scoring._base import DetectionResult
 from procanom.scoring._encode import as_text_array
+from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.scoring.roles import field_roles, template_kind
 from procanom.scoring.thresholds import describe_threshold
 from procanom.scoring.tree import _as_times, link_parents
@@ -262,7 +263,16 @@ class Explanation:
         lines: list[list[Piece]] = [
             [f"Event {self.row}: score {self.score:.3g}, {verdict} ({self.rule})."]
         ]
-        if self.probable_cause:
+        inherited = self.inherited_from is not None
+        if self.probable_cause == INHERITED_CAUSE and inherited:
+            lines.append(
+                [
+                    f"Probable cause: inherited from ancestor event"
+                    f" {self.inherited_from}, an unusual process higher in its"
+                    " tree; its own values did not make the score."
+                ]
+            )
+        elif self.probable_cause:
             lines.append(
                 [
                     f"Probable cause: {self.probable_cause} (the field adding most"
@@ -294,7 +304,7 @@ class Explanation:
                     + "."
                 ]
             )
-        if self.inherited_from is not None:
+        if inherited and self.probable_cause != INHERITED_CAUSE:
             lines.append(
                 [
                     f"Score inherited from ancestor event {self.inherited_from}, "

@@ -90,7 +90,7 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
     with st.form("exp.alert_form", clear_on_submit=True):
         st.markdown("**New alert rule**")
         threshold = st.number_input("Alert when outliers exceed", min_value=0, step=1)
-        causes = st.multiselect("Only these probable causes", result.fields)
+        causes = st.multiselect("Only these probable causes", _causes(result))
         only_new = st.checkbox("Only outliers new since the previous run")
         url = st.text_input("Webhook URL (Slack, Teams or any JSON receiver)")
         folders = alert_dirs(store.data_dir)
@@ -121,6 +121,15 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
         st.error(literal(error))
         return
     st.rerun()
+
+
+def _causes(result: DetectionResult) -> list[str]:
+    """The probable causes a rule can count: the fields, and the method's own."""
+    causes = list(result.fields)
+    column = result.annotated["probable_cause"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        causes += [c for c in column.cat.categories if c and c not in causes]
+    return causes
 
 
 def _where_files_go(folders) -> str:

@@ -21,6 +21,7 @@ from procanom.errors import ProcanomError
 from procanom.experiment import ExperimentSettings
 from procanom.explain import Quoted
 from procanom.scoring import DetectionResult, ThresholdRule
+from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.scoring.thresholds import describe_threshold
 from ui import resources
 from ui.text import literal
@@ -449,7 +450,14 @@ def table_key() -> str:
 
 
 def _highlight(frame: pd.DataFrame):
-    causes = frame["probable_cause"].astype(str).to_numpy()
+    # An inherited score's cause is the ancestor named in inherited_from,
+    # not a value of the event's own.
+    causes = (
+        frame["probable_cause"]
+        .astype(str)
+        .replace({INHERITED_CAUSE: "inherited_from"})
+        .to_numpy()
+    )
 
     def style(column: pd.Series) -> list[str]:
         if column.name == "probable_cause":

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from procanom.explain import Explanation, ValueCount
 from procanom.scoring import ThresholdRule
+from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.store import ExperimentStore
 from ui.results_view import code_span, explanation_markdown
 
@@ -341,17 +342,30 @@ def _table(app: AppTest):
     return table.value, cells
 
 
-def test_results_table_shows_no_none(repo_root, data_dir):
+def test_results_table_shows_no_none_and_marks_inherited_scores(repo_root, data_dir):
     app = _detected(repo_root, method="conditional")
     app.selectbox(key="exp.page_size").select(100).run()
     assert not app.exception, app.exception
-    rows, _ = _table(app)
+    rows, red = _table(app)
 
     for column in ("probable_cause", "inherited_from", "first_seen"):
         assert rows[column].dtype == "string" and not rows[column].isna().any()
     quiet = rows[rows["isOutlier"] == 0]
     assert len(quiet) and (quiet["probable_cause"] == "").all()
     assert (quiet["inherited_from"] != "").any()  # inherited, yet not flagged
+
+    # An inherited score is blamed on its ancestor, and that cell is the red one.
+    flagged = rows[rows["isOutlier"] == 1]
+    inherited = flagged["inherited_from"] != ""
+    assert inherited.any() and (~inherited).any()
+    assert (flagged.loc[inherited, "probable_cause"] == INHERITED_CAUSE).all()
+    assert (flagged.loc[~inherited, "probable_cause"] != INHERITED_CAUSE).all()
+    columns = list(rows.columns)
+    expected = {
+        (i, columns.index("inherited_from" if inherited.iloc[i] else cause))
+        for i, cause in enumerate(flagged["probable_cause"])
+    }
+    assert red == expected
 
 
 def test_experiment_list_shows_the_last_run_in_minutes_utc(repo_root, data_dir):

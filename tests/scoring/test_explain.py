@@ -12,6 +12,7 @@ from procanom.errors import ParameterError
 from procanom.explain import Quoted, explain, explain_outliers
 from procanom.normalize import normalize
 from procanom.scoring import METHODS, ThresholdRule, detect, make_detector
+from procanom.scoring.conditional import INHERITED_CAUSE
 
 LABELS = (
     "is_attack",
@@ -165,6 +166,32 @@ def test_explain_rule_counts_ties_with_the_last_asked_for():
     (first, _) = explain_outliers(result, frame)
     assert "2 flagged: 1 asked for, 1 more ties with the last" in first.rule
     assert "at or above" in first.text()
+
+
+def test_explain_inherited_outlier_names_its_ancestor_as_the_cause():
+    rows = [(f"e{i}", "", "explorer.exe", "cmd.exe") for i in range(30)]
+    rows += [(f"w{i}", f"e{i}", "cmd.exe", "whoami.exe") for i in range(30)]
+    rows += [
+        ("p", "", "explorer.exe", "payload.exe"),
+        ("c", "p", "payload.exe", "cmd.exe"),
+        ("x", "c", "cmd.exe", "whoami.exe"),
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["ProcessGuid", "ParentProcessGuid", "ParentName", "Name"]
+    )
+    frame["ParentProcessGuid"] = frame["ParentProcessGuid"].replace("", None)
+    result = detect(frame, ["Name"], method="conditional")
+    x = int(frame.index[frame["ProcessGuid"] == "x"][0])
+
+    explanation = explain(result, frame, x)
+
+    assert explanation.probable_cause == INHERITED_CAUSE
+    (cause,) = [line for line in explanation.text().splitlines() if "cause" in line]
+    assert cause.startswith(
+        f"Probable cause: inherited from ancestor event {explanation.inherited_from}"
+    )
+    assert "the field adding most" not in explanation.text()
+    assert explanation.text().count("inherited from ancestor") == 1
 
 
 def test_explain_lines_set_event_values_apart_from_the_words(pandalab, scored):
