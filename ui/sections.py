@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import PurePath
 
@@ -291,6 +292,8 @@ def search(info: DatasetInfo) -> int | None:
 
 # Splunk's search words that select data rather than match event fields.
 _SPLUNK_SELECTORS = {"index", "sourcetype", "source", "earliest", "latest"}
+# Splunk's "field IN (a, b)", outside quotes.
+_SPLUNK_IN = re.compile(r'^(?:[^"]*"[^"]*")*[^"]*?\b(\w+)\s+IN\s*\(', re.IGNORECASE)
 
 
 def _unknown_fields(query: str, columns: list[str]) -> list[str]:
@@ -311,6 +314,13 @@ def _unknown_fields(query: str, columns: list[str]) -> list[str]:
     walk(parse_query(query).root)
     by_lower = {c.lower(): c for c in columns}
     warnings = []
+    listed = _SPLUNK_IN.search(query)
+    if listed:
+        field = listed.group(1)
+        warnings.append(
+            f"IN (...) is not part of this search language, so the words are"
+            f" searched as free text: write {field}=a OR {field}=b instead."
+        )
     for name in dict.fromkeys(names):
         if name in columns:
             continue

@@ -117,6 +117,13 @@ def test_app_bad_search_points_at_the_problem(repo_root, data_dir):
     assert any("Search" in e.value for e in app.error)
 
 
+def test_app_splunk_in_list_gets_a_hint(repo_root, data_dir):
+    app = _create(_app(repo_root), "Splunk habits")
+    app.text_input(key="exp.query").input("Name IN (cmd.exe, whoami.exe)").run()
+    assert not app.exception
+    assert any("Name=a OR Name=b" in w.value for w in app.warning)
+
+
 def test_app_opening_data_prepares_its_templates_in_the_background(repo_root, data_dir):
     from procanom.library import LIBRARY_FOLDER
 
