@@ -417,3 +417,23 @@ def test_explanation_markdown_escapes_words_and_quotes_values():
     )
     assert "Rarest value on its own: Name `` `x` [a](javascript:1) ``" in markdown
     assert markdown.count("  \n") == len(explanation.lines()) - 1
+
+
+def test_results_alert_rule_can_count_inherited_outliers(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    app = app.button(key="exp.save").click().run()
+    app = _view(app, "Alerts")
+    causes = _labelled(app.multiselect, "Only these probable causes")
+    assert INHERITED_CAUSE in causes.options
+    causes.select(INHERITED_CAUSE)
+    _labelled(app.text_input, "Or append to a file (JSON lines)").input("a.jsonl")
+    app = button(app, "Add rule").click().run()
+    assert not app.exception, app.exception
+    store = ExperimentStore(data_dir)
+    (rule,) = store.list_alert_rules(store.list_experiments()[0].id)
+    assert rule.only_causes == [INHERITED_CAUSE]
+    flagged = app.session_state["workspace"].run.result.outliers()
+    inherited = int((flagged["probable_cause"] == INHERITED_CAUSE).sum())
+    assert any(
+        f"{inherited} outliers with probable cause" in c.value for c in app.caption
+    )
