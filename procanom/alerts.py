@@ -388,11 +388,12 @@ def resolve_alert_file(
         )
 
     # Resolved first, so a link anywhere on the way is judged by its target.
-    target = (given if given.is_absolute() else folders[0] / given).resolve()
+    placed = given if given.is_absolute() else folders[0] / given
+    target = placed.resolve()
     if any(target != folder and target.is_relative_to(folder) for folder in folders):
         return target
     allowed = _allowed_folders(folders)
-    if target != Path(os.path.abspath(given)):
+    if target != Path(os.path.abspath(placed)):
         allowed += f"; it leads to {target}"
     raise ParameterError("alert file", allowed, text)
 

@@ -450,6 +450,10 @@ def test_resolve_alert_file_refuses_a_symbolic_link_leading_out(tmp_path):
     for path in ("team/a.jsonl", "log.jsonl"):
         with pytest.raises(ParameterError, match="it leads to"):
             resolve_alert_file(path, data, {})
+    # Without a link on the way, the path given is the one named.
+    with pytest.raises(ParameterError) as caught:
+        resolve_alert_file(str(outside / "log.jsonl"), data, {})
+    assert "it leads to" not in str(caught.value)
 
 
 def test_resolve_alert_file_follows_links_that_stay_inside(tmp_path):
