@@ -123,9 +123,11 @@ def to_process_events(
     -----
     Values are normalised: ``_time`` to UTC ``YYYY-MM-DDTHH:MM:SS.fffZ``,
     process ids to decimal text, ``LogonId`` to lower-case hex, integrity
-    labels and SIDs to Sysmon's names (``High``), ``Name`` and ``ParentName``
-    to file names. Times that cannot be read leave ``_time`` empty and are
-    counted in a warning; the column they came from is kept as written.
+    labels and SIDs to Sysmon's names (``High``). ``Name`` and
+    ``ParentName`` are kept as the source writes them; where a source has
+    none, they are the file name of ``Path`` and ``ParentPath``. Times that
+    cannot be read leave ``_time`` empty and are counted in a warning; the
+    column they came from is kept as written.
     """
     if not isinstance(frame, pd.DataFrame):
         raise ParameterError("frame", "a pandas DataFrame", type(frame).__name__)
@@ -311,8 +313,6 @@ class _Builder:
             value = hex_logon_ids(value)
         elif target == "IntegrityLevel":
             value = integrity_levels(value)
-        elif target in ("Name", "ParentName"):
-            value = basenames(value)
         return value.astype(STRING)
 
     # -- times -------------------------------------------------------------

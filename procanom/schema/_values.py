@@ -160,14 +160,22 @@ def basenames(values: pd.Series) -> pd.Series:
     """Return the file name of each path (``C:\\Windows\\cmd.exe`` -> ``cmd.exe``).
 
     Surrounding quotes and spaces are dropped first, so a quoted path gives
-    the same name as an unquoted one. A value without a separator is kept.
+    the same name as an unquoted one. A path with a backslash is split at
+    its last backslash only: a ``/`` there is part of the name (Windows
+    refuses it in file names, but event data can still carry one, as in
+    ``C:\\x\\<b>a</b>.exe``). A path without a backslash is split at its
+    last ``/`` (``/usr/bin/python3``, ``C:/Tools/a.exe``). A value without
+    a separator is kept.
     """
     return by_unique(values, _basenames)
 
 
 def _basenames(values: pd.Series) -> pd.Series:
     text = values.str.strip().str.strip('"').str.strip()
-    return text.str.replace(r"^.*[\\/]", "", regex=True).astype(STRING)
+    windows = text.str.contains("\\", regex=False).fillna(False)
+    after_backslash = text.str.replace(r"^.*\\", "", regex=True)
+    after_slash = text.str.replace(r"^.*/", "", regex=True)
+    return after_backslash.where(windows, after_slash).astype(STRING)
 
 
 def short_hosts(values: pd.Series) -> pd.Series:
