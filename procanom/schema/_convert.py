@@ -411,8 +411,10 @@ class _Builder:
                 f"{_hours(offset)} on {_names(group)}; {_count(moved, 'event')} "
                 f"without {ref_name!r} {_was(moved)} shifted by that amount to UTC."
             )
+        # A record time that is UTC by definition (EVTX's SystemTime) needs
+        # no check: only a zone a shipper chose can be wrong.
         unaligned = need & ~known
-        if unaligned.any():
+        if unaligned.any() and not _is_utc_by_definition(record_name):
             n = int(unaligned.sum())
             self.warnings.append(
                 f"{_count(n, 'event')} {_was(n, 'take')} the time from "

@@ -174,3 +174,34 @@ def test_to_process_events_host_without_reference_keeps_record_time(frame_of):
     result = to_process_events(frame)
     assert result.frame["_time"].tolist()[0] == "2020-10-19T03:31:10.100Z"
     assert any("as written (read as UTC)" in w for w in result.warnings)
+
+
+def test_to_process_events_evtx_system_time_needs_no_zone_warning(frame_of):
+    # The same events as above, as EVTX gives them: SystemTime is UTC by
+    # definition, so reading it as UTC is no guess worth a warning.
+    frame = frame_of(
+        [
+            {
+                "Event.System.EventID": "4688",
+                "Event.System.Channel": "Security",
+                "Event.System.Computer": "DC1",
+                "Event.System.TimeCreated.SystemTime": "2020-10-19T03:31:10.100Z",
+                "Event.EventData.UtcTime": None,
+                "Event.EventData.NewProcessName": "C:\\b.exe",
+            },
+            {
+                "Event.System.EventID": "1",
+                "Event.System.Channel": "Microsoft-Windows-Sysmon/Operational",
+                "Event.System.Computer": "WKS-1",
+                "Event.System.TimeCreated.SystemTime": None,
+                "Event.EventData.UtcTime": "2020-10-19 07:30:46.251",
+                "Event.EventData.Image": "C:\\a.exe",
+            },
+        ]
+    )
+    result = to_process_events(frame)
+    assert result.frame["_time"].tolist() == [
+        "2020-10-19T03:31:10.100Z",
+        "2020-10-19T07:30:46.251Z",
+    ]
+    assert result.warnings == []
