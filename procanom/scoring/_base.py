@@ -10,6 +10,7 @@ anomalous.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,14 @@ from sklearn.base import BaseEstimator
 from procanom.errors import ParameterError
 from procanom.scoring.thresholds import Fence, ThresholdRule, apply_threshold
 
-__all__ = ["BaseDetector", "DetectionResult", "ACTIONS", "SCORE_COLUMNS"]
+__all__ = [
+    "ACTIONS",
+    "SCORE_COLUMNS",
+    "BaseDetector",
+    "Causes",
+    "DetectionResult",
+    "summary_thresh",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,65 @@ SCORE_COLUMNS = (
     "anomaly_score",
     "isOutlier",
 )
+
+
+@dataclass(frozen=True)
+class Causes:
+    """Every event's probable cause, whether the rule flags it or not.
+
+    A method works out each event's cause once, when scoring; the annotated
+    columns show it on flagged events only. Keeping it for every event lets
+    :meth:`DetectionResult.relabel` show exactly the causes a fresh score
+    under another rule would show.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray of int
+        One code per event into ``categories``; 0 for an event without a
+        cause.
+    categories : list of str
+        The categories of the ``probable_cause`` column, ``""`` first. Causes
+        are usually field names, but need not be (the conditional method's
+        ``(inherited)``).
+    freqs : numpy.ndarray of float, optional
+        Each event's ``probable_cause_freq``; None for a method that gives
+        none (the column is then NaN).
+    """
+
+    codes: np.ndarray
+    categories: list[str]
+    freqs: np.ndarray | None = None
+
+    def shown(self, flags: np.ndarray) -> tuple[pd.Categorical, np.ndarray]:
+        """Return the ``probable_cause`` and ``probable_cause_freq`` columns.
+
+        Parameters
+        ----------
+        flags : numpy.ndarray of bool
+            Which events are flagged; the others get no cause (``""``, NaN).
+        """
+        flags = np.asarray(flags, dtype=bool)
+        cause = pd.Categorical.from_codes(
+            np.where(flags, self.codes, 0), categories=self.categories
+        )
+        if self.freqs is None:
+            return cause, np.full(len(flags), np.nan)
+        return cause, np.where(flags, self.freqs, np.nan)
+
+
+def summary_thresh(fence: Fence, on_log_prob: bool = False) -> float:
+    """Return the summary's ``thresh`` for ``fence``.
+
+    Parameters
+    ----------
+    fence : Fence
+    on_log_prob : bool, default False
+        Give it on ``log_event_prob``, as Splunk's histogram method does:
+        the negated fence, NaN when the fence is infinite.
+    """
+    if not on_log_prob:
+        return fence.score
+    return -fence.score if math.isfinite(fence.score) else math.nan
 
 
 @dataclass
@@ -63,6 +130,15 @@ class DetectionResult:
     model : BaseDetector, optional
         The fitted detector that produced the scores, for explanations
         (:mod:`procanom.explain`); None when the result was built otherwise.
+    causes : Causes, optional
+        Every event's probable cause, flagged or not, so that :meth:`relabel`
+        shows the causes a fresh score under the new rule would show. None
+        when the result was built otherwise: relabelling then keeps the
+        ``probable_cause`` columns as they are.
+    log_prob_thresh : bool
+        Whether ``summary["thresh"]`` is given on ``log_event_prob`` (the
+        negated fence, NaN when infinite), as Splunk's histogram method
+        gives it, rather than on ``anomaly_score``.
     """
 
     annotated: pd.DataFrame
@@ -74,11 +150,8 @@ class DetectionResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     model: BaseDetector | None = field(default=None, repr=False, compare=False)
-    #: For methods whose probable cause is shown on outliers only: the
-    #: cause (index into ``fields``) and its frequency for every event, so
-    #: :meth:`relabel` can fill them for events that become outliers.
-    causes: np.ndarray | None = field(default=None, repr=False, compare=False)
-    cause_freqs: np.ndarray | None = field(default=None, repr=False, compare=False)
+    causes: Causes | None = field(default=None, repr=False, compare=False)
+    log_prob_thresh: bool = False
 
     @property
     def num_outliers(self) -> int:
@@ -110,20 +183,22 @@ class DetectionResult:
         raise ParameterError("action", "one of " + ", ".join(ACTIONS), action)
 
     def relabel(self, threshold: ThresholdRule) -> DetectionResult:
-        """Return the same scores under another threshold, without rescoring."""
+        """Return the same scores under another threshold, without rescoring.
+
+        Flags, probable causes, their frequencies and the summary's counts
+        are those a fresh score with ``threshold`` would give.
+        """
         scores = self.annotated["anomaly_score"].to_numpy()
         flags, fence = apply_threshold(scores, threshold)
         annotated = self.annotated.copy()
         annotated["isOutlier"] = flags.astype(np.int8)
-        summary = {**self.summary, "num_anomalies": int(flags.sum())}
         if self.causes is not None:
-            codes = np.where(flags, self.causes + 1, 0)
-            annotated["probable_cause"] = pd.Categorical.from_codes(
-                codes, categories=["", *self.fields]
-            )
-            annotated["probable_cause_freq"] = np.where(flags, self.cause_freqs, np.nan)
+            cause, cause_freq = self.causes.shown(flags)
+            annotated["probable_cause"] = cause
+            annotated["probable_cause_freq"] = cause_freq
+        summary = {**self.summary, "num_anomalies": int(flags.sum())}
         if "thresh" in summary:
-            summary["thresh"] = -fence.score if np.isfinite(fence.score) else np.nan
+            summary["thresh"] = summary_thresh(fence, self.log_prob_thresh)
         return DetectionResult(
             annotated=annotated,
             fields=self.fields,
@@ -135,7 +210,7 @@ class DetectionResult:
             warnings=list(self.warnings),
             model=self.model,
             causes=self.causes,
-            cause_freqs=self.cause_freqs,
+            log_prob_thresh=self.log_prob_thresh,
         )
 
 

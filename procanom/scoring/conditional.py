@@ -63,7 +63,7 @@ import pyarrow.compute as pc
 
 from procanom.errors import ParameterError
 from procanom.normalize import encode_templates, template_column
-from procanom.scoring._base import BaseDetector, DetectionResult
+from procanom.scoring._base import BaseDetector, Causes, DetectionResult
 from procanom.scoring._encode import EncodedColumn, encode_column
 from procanom.scoring._tables import PairTable, ValueTable
 from procanom.scoring.roles import field_roles, template_kind
@@ -675,7 +675,7 @@ class ConditionalDetector(BaseDetector):
             if same_as_fit
             else self._first_seen(codes, prepared.missing)
         )
-        annotated = self._annotate(
+        annotated, causes = self._annotate(
             frame, prepared, values, own, scores, source, is_outlier, first_seen
         )
 
@@ -696,6 +696,7 @@ class ConditionalDetector(BaseDetector):
             threshold=rule,
             fence=fence,
             summary=summary,
+            causes=causes,
         )
 
     def _first_seen(self, codes: dict[str, np.ndarray], missing: dict) -> np.ndarray:
@@ -718,7 +719,7 @@ class ConditionalDetector(BaseDetector):
         source: np.ndarray,
         is_outlier: np.ndarray,
         first_seen: np.ndarray | pd.arrays.ArrowStringArray,
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, Causes]:
         n = len(frame)
         codes = prepared.codes
         terms = self.terms_
@@ -730,10 +731,12 @@ class ConditionalDetector(BaseDetector):
         strongest = matrix.argmax(axis=1) if n else np.zeros(0, np.int64)
         strongest_value = matrix[np.arange(n), strongest] if n else np.zeros(0)
 
-        # The cause of an outlier is its strongest own term. An outlier whose
-        # score came from an ancestor (lineage) is marked INHERITED_CAUSE
-        # instead: none of its own values made the score, ``inherited_from``
-        # names the event whose values did, and the frequency is that event's.
+        # An event's cause is its strongest own term. An event whose score
+        # came from an ancestor (lineage) is marked INHERITED_CAUSE instead:
+        # none of its own values made the score, ``inherited_from`` names the
+        # event whose values did, and the frequency is that event's. Worked
+        # out for every event, shown on outliers (relabel shows it on the
+        # events it flags).
         inherited = source != np.arange(n)
         categories = ["", *self.fields_]
         if INHERITED_CAUSE not in categories:
@@ -742,13 +745,12 @@ class ConditionalDetector(BaseDetector):
         term_causes = np.array(
             [position[t.field.removesuffix(_FOLDER)] for t in terms], dtype=np.int64
         )
-        causes = term_causes[strongest] if n else np.zeros(0, np.int64)
-        causes = np.where(inherited, position[INHERITED_CAUSE], causes)
-        causes = np.where(is_outlier, causes, 0)
-        probable_cause = pd.Categorical.from_codes(causes, categories=categories)
-
+        cause_codes = term_causes[strongest] if n else np.zeros(0, np.int64)
+        cause_codes = np.where(inherited, position[INHERITED_CAUSE], cause_codes)
         freq = np.exp(-np.asarray(strongest_value, dtype=np.float64))
         freq = freq[source] if n else freq
+        causes = Causes(cause_codes, categories, freqs=freq)
+        probable_cause, cause_freq = causes.shown(is_outlier)
         max_freq = np.zeros(n)
         for f in self.fields_:
             c = codes[f]
@@ -784,11 +786,11 @@ class ConditionalDetector(BaseDetector):
         )
         annotated["log_event_prob"] = -own
         annotated["probable_cause"] = probable_cause
-        annotated["probable_cause_freq"] = np.where(is_outlier, freq, np.nan)
+        annotated["probable_cause_freq"] = cause_freq
         annotated["max_freq"] = max_freq
         annotated["anomaly_score"] = scores
         annotated["isOutlier"] = is_outlier.astype(np.int8)
-        return annotated
+        return annotated, causes
 
     # Explanations ---------------------------------------------------------
     def term_values(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -41,7 +41,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procanom.errors import ParameterError
-from procanom.scoring._base import BaseDetector, DetectionResult
+from procanom.scoring._base import (
+    BaseDetector,
+    Causes,
+    DetectionResult,
+    summary_thresh,
+)
 from procanom.scoring._encode import as_text_array, encode_column
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
 
@@ -199,20 +204,21 @@ class HistogramDetector(BaseDetector):
             all_codes.append(codes)
         return logs, all_codes
 
-    def _exact_frequencies(
-        self, rows: np.ndarray, fields: np.ndarray, codes: list[np.ndarray]
+    def _cause_frequencies(
+        self, cause_index: np.ndarray, codes: list[np.ndarray]
     ) -> np.ndarray:
-        """Frequency of field ``fields[i]``'s value on event ``rows[i]``, as count/N."""
+        """Frequency of each event's probable-cause value, as count / N.
+
+        Taken from the counts rather than from the logs, so the frequency
+        shown is exactly the one Splunk shows.
+        """
         n_fit = max(self.n_events_, 1)
-        freqs = np.full(len(rows), 1.0 / (self.n_events_ + 1))
+        freqs = np.full(len(cause_index), 1.0 / (self.n_events_ + 1))
         for j, name in enumerate(self.fields_):
-            mine = fields == j
-            value_codes = codes[j][rows[mine]]
-            counts = self.models_[name].counts
+            rows = np.flatnonzero(cause_index == j)
+            value_codes = codes[j][rows]
             seen = value_codes >= 0
-            picked = freqs[mine]
-            picked[seen] = counts[value_codes[seen]] / n_fit
-            freqs[mine] = picked
+            freqs[rows[seen]] = self.models_[name].counts[value_codes[seen]] / n_fit
         return freqs
 
     def _score(self, frame: pd.DataFrame, same_as_fit: bool = False) -> DetectionResult:
@@ -226,18 +232,15 @@ class HistogramDetector(BaseDetector):
         is_outlier, fence = apply_threshold(scores, rule)
 
         # The rarest value has the lowest log frequency; argmin keeps the
-        # first field listed on ties.
+        # first field listed on ties. Worked out for every event, shown on
+        # outliers only (and by relabel on the events it flags).
         cause_index = logs.argmin(axis=0)
-        outlier_rows = np.flatnonzero(is_outlier)
-        cause_freq_all = np.exp(logs.min(axis=0)) if n else np.zeros(0)
-        cause_freq = np.full(n, np.nan)
-        cause_freq[outlier_rows] = self._exact_frequencies(
-            outlier_rows, cause_index[outlier_rows], codes
+        causes = Causes(
+            codes=cause_index + 1,
+            categories=["", *fields],
+            freqs=self._cause_frequencies(cause_index, codes),
         )
-        cause_codes = np.where(is_outlier, cause_index + 1, 0)
-        probable_cause = pd.Categorical.from_codes(
-            cause_codes, categories=["", *fields]
-        )
+        probable_cause, cause_freq = causes.shown(is_outlier)
 
         annotated = frame.copy(deep=False)
         annotated["log_event_prob"] = log_prob
@@ -249,7 +252,7 @@ class HistogramDetector(BaseDetector):
 
         summary = {
             "num_anomalies": int(is_outlier.sum()),
-            "thresh": -fence.score if math.isfinite(fence.score) else math.nan,
+            "thresh": summary_thresh(fence, on_log_prob=True),
             "max_logprob": float(log_prob.max()) if n else math.nan,
             "min_logprob": float(log_prob.min()) if n else math.nan,
             "1st_quartile": -fence.q3,
@@ -263,6 +266,6 @@ class HistogramDetector(BaseDetector):
             threshold=rule,
             fence=fence,
             summary=summary,
-            causes=cause_index,
-            cause_freqs=cause_freq_all,
+            causes=causes,
+            log_prob_thresh=True,
         )

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from procanom.errors import ParameterError
-from procanom.scoring._base import ACTIONS, BaseDetector, DetectionResult
+from procanom.scoring._base import ACTIONS, BaseDetector, Causes, DetectionResult
 from procanom.scoring._tables import as_numbers
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
 
@@ -204,14 +204,14 @@ class IQRDetector(BaseDetector):
         rule = self._threshold_rule()
         is_outlier, fence = apply_threshold(scores, rule)
 
+        # The most outlying field, for every event; shown on the flagged ones.
         cause = matrix.argmax(axis=1) if n else np.zeros(0, int)
-        probable_cause = pd.Categorical.from_codes(
-            np.where(is_outlier, cause + 1, 0), categories=["", *fields]
-        )
+        causes = Causes(cause + 1, ["", *fields])
+        probable_cause, cause_freq = causes.shown(is_outlier)
         annotated = frame.copy(deep=False)
         annotated["log_event_prob"] = np.nan
         annotated["probable_cause"] = probable_cause
-        annotated["probable_cause_freq"] = np.nan
+        annotated["probable_cause_freq"] = cause_freq
         annotated["max_freq"] = np.nan
         annotated["anomaly_score"] = scores
         annotated["isOutlier"] = is_outlier.astype(np.int8)
@@ -238,6 +238,7 @@ class IQRDetector(BaseDetector):
             fence=fence,
             summary=summary,
             warnings=warnings,
+            causes=causes,
             bounds=bounds,
             mark=bool(self.mark),
         )

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 from scipy.special import log_ndtr
 
 from procanom.errors import ParameterError
-from procanom.scoring._base import BaseDetector, DetectionResult
+from procanom.scoring._base import BaseDetector, Causes, DetectionResult
 from procanom.scoring._encode import as_text_array
 from procanom.scoring._tables import ValueTable, as_numbers, encode_values
 from procanom.scoring.thresholds import ThresholdRule, apply_threshold
@@ -257,14 +257,13 @@ class ZScoreDetector(BaseDetector):
         rule = self._threshold_rule()
         is_outlier, fence = apply_threshold(scores, rule)
 
-        cause_index = (
-            kept_matrix.argmax(axis=1) if kept_matrix.shape[1] else np.zeros(n, int)
-        )
+        # The field holding the largest score, worked out for every event
+        # and shown on the flagged ones (relabel shows it on those it flags).
         cause_codes = (
-            np.where(is_outlier, cause_index + 1, 0) if kept else np.zeros(n, int)
+            kept_matrix.argmax(axis=1) + 1 if kept_matrix.shape[1] else np.zeros(n, int)
         )
-        probable_cause = pd.Categorical.from_codes(cause_codes, categories=["", *kept])
-        freq = np.exp(-scores)
+        causes = Causes(cause_codes, ["", *kept], freqs=np.exp(-scores))
+        probable_cause, cause_freq = causes.shown(is_outlier)
 
         # Per-field scores first: the columns every method shares stay last.
         annotated = frame.copy(deep=False)
@@ -277,7 +276,7 @@ class ZScoreDetector(BaseDetector):
             else np.zeros(n)
         )
         annotated["probable_cause"] = probable_cause
-        annotated["probable_cause_freq"] = np.where(is_outlier, freq, np.nan)
+        annotated["probable_cause_freq"] = cause_freq
         annotated["max_freq"] = (
             np.exp(-kept_matrix.min(axis=1)) if kept_matrix.shape[1] else np.ones(n)
         )
@@ -304,4 +303,5 @@ class ZScoreDetector(BaseDetector):
             fence=fence,
             summary=summary,
             warnings=warnings,
+            causes=causes,
         )

@@ -17,7 +17,14 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from procanom.errors import ParameterError
-from procanom.scoring import METHODS, SCORE_COLUMNS, BaseDetector, make_detector
+from procanom.scoring import (
+    METHODS,
+    SCORE_COLUMNS,
+    BaseDetector,
+    ThresholdRule,
+    make_detector,
+)
+from procanom.scoring.conditional import INHERITED_CAUSE
 
 FIELDS = ["ParentName", "Name", "Path", "CommandLine", "host", "User"]
 
@@ -200,3 +207,68 @@ def test_checklist_extreme_numbers_auc_at_least_0_9(method):
         frame
     )
     assert roc_auc_score(labels, result.annotated["anomaly_score"]) >= 0.9
+
+
+def _linked_events() -> pd.DataFrame:
+    """Common process trees on six hosts, and three started by payloads.
+
+    Each payload starts ``cmd.exe``, which starts ``whoami.exe``: common
+    values under an unusual ancestor, so the conditional method gives some
+    events an inherited score. ``Handles`` is extreme on the payloads.
+    """
+    rows = []
+    for i in range(150):
+        host = f"WKS-{i % 6:02d}"
+        rows.append((f"e{i}", None, "explorer.exe", "cmd.exe", host))
+        rows.append((f"w{i}", f"e{i}", "cmd.exe", "whoami.exe", host))
+        rows.append((f"s{i}", None, "services.exe", "svchost.exe", host))
+    for j in range(3):
+        rows.append((f"p{j}", None, "explorer.exe", f"payload{j}.exe", "WKS-00"))
+        rows.append((f"c{j}", f"p{j}", f"payload{j}.exe", "cmd.exe", "WKS-00"))
+        rows.append((f"x{j}", f"c{j}", "cmd.exe", "whoami.exe", "WKS-00"))
+    columns = ["ProcessGuid", "ParentProcessGuid", "ParentName", "Name", "host"]
+    frame = pd.DataFrame(rows, columns=columns)
+    handles = np.random.default_rng(8).normal(500, 40, size=len(frame)).round()
+    handles[frame["Name"].str.startswith("payload").to_numpy()] = 9000
+    frame["Handles"] = handles
+    return frame
+
+
+_RULE_CHANGES = [
+    (ThresholdRule("top", 3), ThresholdRule("percent", 30)),
+    (ThresholdRule("percent", 30), ThresholdRule("top", 3)),
+    (ThresholdRule("auto"), ThresholdRule("top", 0)),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), _RULE_CHANGES)
+@pytest.mark.parametrize("method", list(METHODS))
+def test_checklist_relabel_equals_a_fresh_score_with_the_new_rule(
+    method, before, after
+):
+    frame = _linked_events()
+    fields = ["Handles"] if method == "iqr" else ["ParentName", "Name", "host"]
+    scored = make_detector(method, fields=fields, threshold=before).fit_score(frame)
+
+    relabelled = scored.relabel(after)
+    fresh = make_detector(method, fields=fields, threshold=after).fit_score(frame)
+
+    # The flags must move, and causes that are not field names must show,
+    # for the comparison to say anything.
+    moved = scored.annotated["isOutlier"] != fresh.annotated["isOutlier"]
+    assert moved.any()
+    if method == "conditional":
+        shown = {
+            *scored.annotated["probable_cause"],
+            *fresh.annotated["probable_cause"],
+        }
+        assert INHERITED_CAUSE in shown
+    pd.testing.assert_frame_equal(relabelled.annotated, fresh.annotated)
+    assert (relabelled.threshold, relabelled.fence) == (fresh.threshold, fresh.fence)
+    assert relabelled.summary.keys() == fresh.summary.keys()
+    for key, value in fresh.summary.items():
+        got = relabelled.summary[key]
+        assert got == value or (pd.isna(got) and pd.isna(value)), key
+    quiet = relabelled.annotated[relabelled.annotated["isOutlier"] == 0]
+    assert (quiet["probable_cause"] == "").all()
+    assert quiet["probable_cause_freq"].isna().all()
