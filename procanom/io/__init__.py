@@ -31,7 +31,10 @@ The frame
 With ``normalise=True`` the flat frame is then handed to
 ``procanom.schema.to_process_events``, which maps the columns onto the
 process schema and keeps process-creation events; its mapping, warnings
-and the count of other events go into the report.
+and the count of other events go into the report. Several files are each
+mapped as if read alone (their own columns, their own time handling) and
+then put together; only Security 4688 records are folded into the Sysmon
+records of the same process across files.
 
 Bad input never surfaces as a parser traceback: a file that cannot be read
 at all raises :class:`~procanom.errors.InputFileError` naming the file and,

@@ -262,7 +262,14 @@ def _normalise(frame, report: LoadReport):
             raise
         logger.debug("procanom.schema not available; returning the flat frame")
         return frame
-    result = schema.to_process_events(frame)
+    # Each file is mapped with its own columns and times, as if read alone;
+    # one mapping over the union of several sources' columns would take a
+    # field from one source's column and leave the other's rows empty.
+    if len(report.files) > 1 and SOURCE_FILE_COLUMN in frame.columns:
+        result = schema.to_process_events(frame, file_column=SOURCE_FILE_COLUMN)
+    else:
+        source = report.files[0] if report.files else None
+        result = schema.to_process_events(frame, source=source)
     mapping = getattr(result, "mapping", None)
     report.mapping = mapping.to_dict() if mapping is not None else None
     report.other_events = dict(getattr(result, "other_events", {}) or {})

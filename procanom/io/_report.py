@@ -71,7 +71,8 @@ class LoadReport:
         Records that are not process-creation events, counted by
         ``"channel/event id"`` (filled by the schema step).
     mapping : dict or None
-        The column mapping the schema step applied, if any.
+        The column mapping the schema step applied, if any; with several
+        files mapped differently, each such file's under ``"files"``.
     events : int
         Rows in the returned frame.
     """

@@ -18,6 +18,10 @@ sees until the catalogue registers it:
    DuckDB's CSV reader), or it is mapped in chunks of ``chunk_rows`` with
    one mapping detected for the whole dataset.
 
+Either way each file is mapped on its own, with its own columns and time
+handling, as :func:`procanom.io.read_events` maps several files; the staged
+table records the names of its files (in its comment) for that.
+
 Known limits of the chunked mapping: Security 4688 records are folded into
 the Sysmon record of the same process only within one chunk, and the
 per-host time-zone estimate of record times is made per chunk.
@@ -26,6 +30,7 @@ per-host time-zone estimate of record times is made per chunk.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import re
@@ -161,18 +166,29 @@ class _Stager:
             self.data.raw_columns[name] = stored
         return stored
 
-    def add_frame(self, frame: pd.DataFrame, name: str) -> None:
-        """Append a frame read by procanom.io."""
+    def add_frame(self, frame: pd.DataFrame, name: str, *, labelled: bool) -> None:
+        """Append a frame read by procanom.io.
+
+        ``labelled`` says that the frame's ``source_file`` column is
+        procanom.io's own (the members of an archive), kept as each row's
+        file; any other such column is the file's and is replaced.
+        """
+        labels = None
         if self.multi and SOURCE_FILE_COLUMN in frame.columns:
-            self.data.warnings.append(
-                f"{name} has its own {SOURCE_FILE_COLUMN!r} column; it was "
-                "replaced by the name of the file each event was read from."
-            )
+            if labelled:
+                labels = _arrow_text(frame[SOURCE_FILE_COLUMN])
+            else:
+                self.data.warnings.append(
+                    f"{name} has its own {SOURCE_FILE_COLUMN!r} column; it was "
+                    "replaced by the name of the file each event was read from."
+                )
             frame = frame.drop(columns=[SOURCE_FILE_COLUMN])
         columns = {self._stored(str(c)): _arrow_text(frame[c]) for c in frame.columns}
         if self.multi:
-            columns[_SOURCE_STORED] = pa.repeat(
-                pa.scalar(name, pa.string()), len(frame)
+            columns[_SOURCE_STORED] = (
+                labels
+                if labels is not None
+                else pa.repeat(pa.scalar(name, pa.string()), len(frame))
             )
         columns["_row"] = pa.array(
             np.arange(self.data.rows, self.data.rows + len(frame), dtype=np.int64)
@@ -235,6 +251,7 @@ class _Stager:
     def finish(self) -> StagedData:
         if self.multi:
             self.data.raw_columns[SOURCE_FILE_COLUMN] = _SOURCE_STORED
+        _set_file_names(self.conn, "raw", self.data.files)
         return self.data
 
     def drop_from(self, first_row: int) -> None:
@@ -449,8 +466,9 @@ def _stage_with_io(
     )
     data.warnings.extend(report.warnings)
     data.readers.add("procanom.io")
-    # An archive read as several members gets the member names already.
-    stager.add_frame(loaded.frame, source.name)
+    # An archive read as several members gets the member names already; a
+    # single member is named as procanom.io names it (archive/member).
+    stager.add_frame(loaded.frame, report.files[0], labelled=len(report.files) > 1)
 
 
 # -- mapping ------------------------------------------------------------------
@@ -583,7 +601,7 @@ def map_records(
     row_stop : int
         One past the highest ``_row``.
     mapping : FieldMapping, optional
-        Detected (once, for the whole dataset) when None.
+        Detected (once per file, over the whole dataset) when None.
     chunk_rows : int
         Records mapped in one piece; with up to this many, the result is
         exactly what :func:`procanom.schema.to_process_events` gives for
@@ -597,12 +615,18 @@ def map_records(
     if mapping is None and len(pieces) > 1:
         mapping = detect_whole(conn, table, columns)
 
+    # Each file is mapped on its own, as procanom.io maps several files.
+    files = _file_names(conn, table)
+    by_file: dict = {"source": files[0]} if len(files) == 1 else {}
+    if len(files) > 1 and SOURCE_FILE_COLUMN in columns:
+        by_file = {"file_column": SOURCE_FILE_COLUMN}
+
     writer = _Writer(conn)
     warnings: list[str] = []
     other: dict[str, int] = {}
     for start, size in pieces:
         frame = _fetch_frame(conn, table, columns, start, start + size)
-        result = to_process_events(frame, mapping)
+        result = to_process_events(frame, mapping, **by_file)
         mapping = result.mapping
         for key, count in result.other_events.items():
             other[key] = other.get(key, 0) + count
@@ -613,6 +637,7 @@ def map_records(
         writer.append(result.frame, frame.loc[result.frame.index, kept])
         if len(pieces) > 1:
             logger.info("mapped records %d to %d of %d", start, start + size, row_stop)
+    _set_file_names(conn, "events", files)
     if len(pieces) > 1 and warnings:
         warnings.insert(
             0,
@@ -627,6 +652,35 @@ def map_records(
     )
 
 
+def _set_file_names(
+    conn: duckdb.DuckDBPyConnection, table: str, files: list[str]
+) -> None:
+    """Record which files a table's records were read from, in its comment.
+
+    The mapping step reads them back (at ingest, and when the mapping is
+    edited later) to map each file on its own and to name it in messages.
+    """
+    text = json.dumps({"files": files}, ensure_ascii=False).replace("'", "''")
+    conn.execute(f"COMMENT ON TABLE {table} IS '{text}'")
+
+
+def _file_names(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Return the files recorded with ``table`` (none for older datasets)."""
+    database, _, name = table.rpartition(".")
+    if not database:
+        database = conn.execute("SELECT current_database()").fetchone()[0]
+    row = conn.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND "
+        "schema_name = 'main' AND table_name = ?",
+        [database, name],
+    ).fetchone()
+    try:
+        files = json.loads(row[0])["files"] if row and row[0] else []
+    except (ValueError, KeyError, TypeError):
+        return []
+    return [str(f) for f in files] if isinstance(files, list) else []
+
+
 def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
     for start in range(0, total, size):
         yield start, min(size, total - start)
@@ -635,17 +689,34 @@ def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
 def detect_whole(
     conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]
 ) -> FieldMapping:
-    """Detect one mapping from the columns that hold a value anywhere."""
+    """Detect the mapping from the columns that hold a value anywhere.
+
+    With several files, each file's from its own columns, as
+    :func:`procanom.schema.to_process_events` maps each file on its own.
+    """
     names = list(columns)
     if not names:
         return detect_mapping([])
-    counts = conn.execute(
-        "SELECT "
-        + ", ".join(f"count({c})" for c in columns.values())
-        + f" FROM {table}"
-    ).fetchone()
-    filled = [name for name, n in zip(names, counts, strict=True) if n]
-    mapping = detect_mapping(filled)
+    counts = ", ".join(f"count({c})" for c in columns.values())
+    file_column = columns.get(SOURCE_FILE_COLUMN)
+    if file_column is None or len(_file_names(conn, table)) < 2:
+        row = conn.execute(f"SELECT {counts} FROM {table}").fetchone()
+        filled = [name for name, n in zip(names, row, strict=True) if n]
+        mapping = detect_mapping(filled)
+        logger.info("detected mapping over the whole dataset: %s", mapping.to_dict())
+        return mapping
+
+    rows = conn.execute(
+        f"SELECT {file_column}, {counts} FROM {table} GROUP BY {file_column} "
+        "ORDER BY min(_row)"
+    ).fetchall()
+    per_file = {
+        row[0]: detect_mapping(
+            [name for name, n in zip(names, row[1:], strict=True) if n]
+        )
+        for row in rows
+    }
+    mapping = FieldMapping.per_file(per_file)
     logger.info("detected mapping over the whole dataset: %s", mapping.to_dict())
     return mapping
 
@@ -673,7 +744,7 @@ def identity_layout(
         None when any part fails: the records must then be mapped.
     """
     names = list(columns)
-    if not names:
+    if not names or mapping.files:
         return None
     if any(source != target for target, source in mapping.sources.items()):
         return None

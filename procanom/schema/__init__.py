@@ -25,9 +25,11 @@ Known limits, where they matter:
 * Only Sysmon 1 and Security 4688 records are merged; two exports of the
   same process in other forms (a CSV plus an EVTX of the same host) are
   not recognised as duplicates.
-* The record-time zone offset is estimated per host from rows that carry
-  both times; a host whose Security log was read without any Sysmon event
-  takes the offset all other hosts agree on, or none.
+* Several files are mapped each on its own (``file_column``), so the
+  record-time zone offset is estimated per host within one file: a host
+  whose Security log comes in a file without any of its Sysmon events
+  takes the offset the file's other hosts agree on, or none. EVTX and
+  event XML times are UTC by definition and need no offset.
 """
 
 from __future__ import annotations

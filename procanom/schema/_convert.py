@@ -69,15 +69,19 @@ class ProcessEvents:
         unchanged. Every column is ``string[pyarrow]``; the index is the
         input's, so rows can be traced back.
     mapping : FieldMapping
-        The mapping applied (detected, or the one passed in).
+        The mapping applied (detected, or the one passed in); with several
+        files, each file's own in ``mapping.files`` where they differ.
     other_events : dict of str to int
         Records set aside because they are not process creations, counted by
         ``"channel/event id"`` (``"Security/4624"``).
     warnings : list of str
-        Plain sentences: what looked wrong and what was done about it.
+        Plain sentences: what looked wrong and what was done about it. Each
+        starts with the file's name when the file is known.
     duplicates_merged : int
         Security 4688 records folded into the Sysmon record of the same
         process.
+    other_events_by_file : dict of str to dict
+        ``other_events`` per file, for every file that is known by name.
     """
 
     frame: pd.DataFrame
@@ -85,6 +89,20 @@ class ProcessEvents:
     other_events: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     duplicates_merged: int = 0
+    other_events_by_file: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Part:
+    """One file's rows, mapped on their own."""
+
+    name: str | None
+    out: pd.DataFrame
+    times: pd.Series
+    hosts: pd.Series
+    mapping: FieldMapping
+    other_events: dict[str, int]
+    warnings: list[str]
 
 
 def to_process_events(
@@ -92,6 +110,8 @@ def to_process_events(
     mapping: FieldMapping | Mapping | None = None,
     *,
     deduplicate: bool = True,
+    file_column: str | None = None,
+    source: str | None = None,
 ) -> ProcessEvents:
     """Keep the process creations of ``frame`` and map them onto the schema.
 
@@ -100,14 +120,26 @@ def to_process_events(
     frame : pandas.DataFrame
         Events as read, text columns (other dtypes are converted to text).
     mapping : FieldMapping or dict, optional
-        The mapping to apply exactly, e.g. ``FieldMapping.from_dict(saved)``.
-        Detected with :func:`detect_mapping` when None, from the columns that
-        hold a value in the process rows.
+        The mapping to apply exactly, e.g. ``FieldMapping.from_dict(saved)``;
+        a file listed in its ``files`` gets its own entry there. Detected
+        with :func:`detect_mapping` when None, from the columns that hold a
+        value in the process rows (of each file, with ``file_column``).
     deduplicate : bool, default True
         Fold a Security 4688 record into the Sysmon 1 record of the same
         process (same host and process id, start times at most 2 seconds
         apart): the Sysmon row is kept, its empty cells are filled from the
-        4688 row, and its ``EventSource`` becomes ``sysmon+security``.
+        4688 row, and its ``EventSource`` becomes ``sysmon+security``. With
+        several files, a 4688 record of one file folds into the Sysmon
+        record of another.
+    file_column : str, optional
+        The column naming the file each row was read from. Each file's rows
+        are then kept, mapped and timed on their own, exactly as if that
+        file had been read alone (its own mapping, its own per-host time
+        zones), and the results put back together in row order; only the
+        Sysmon/4688 folding looks across files.
+    source : str, optional
+        Without ``file_column``: the file the whole frame was read from.
+        Warnings then start with its name.
 
     Returns
     -------
@@ -116,8 +148,9 @@ def to_process_events(
     Raises
     ------
     ParameterError
-        If ``frame`` is not a DataFrame with distinct column names, or
-        ``mapping`` is neither a FieldMapping nor a dict of that shape.
+        If ``frame`` is not a DataFrame with distinct column names,
+        ``mapping`` is neither a FieldMapping nor a dict of that shape, or
+        ``file_column`` is not one of ``frame``'s columns.
 
     Notes
     -----
@@ -136,11 +169,102 @@ def to_process_events(
         raise ParameterError("frame", "columns with distinct names", duplicated)
     if mapping is not None and not isinstance(mapping, FieldMapping):
         mapping = FieldMapping.from_dict(mapping)
+    if file_column is not None and file_column not in frame.columns:
+        raise ParameterError(
+            "file_column",
+            f"one of the frame's columns {list(frame.columns)}",
+            file_column,
+        )
 
     # Work on positions so that a duplicated or odd index cannot misalign
     # rows; the caller's labels are put back at the end.
     labels = frame.index
     frame = _as_text(frame)
+    parts = [
+        _map_part(
+            piece,
+            name,
+            None if mapping is None else mapping.for_file(name),
+            set(frame.columns),
+        )
+        for name, piece in _split_files(frame, file_column, source)
+    ]
+
+    if len(parts) == 1:
+        out, times, hosts = parts[0].out, parts[0].times, parts[0].hosts
+    else:
+        out, times, hosts = _combine(frame, parts)
+    merged = 0
+    if deduplicate:
+        out, merged = _merge_duplicates(out, times, hosts)
+    out.index = labels.take(out.index.to_numpy())
+
+    if mapping is None:
+        if len(parts) == 1:
+            mapping = parts[0].mapping
+        else:
+            mapping = FieldMapping.per_file({p.name: p.mapping for p in parts})
+    other_events: dict[str, int] = {}
+    for part in parts:
+        for key, count in part.other_events.items():
+            other_events[key] = other_events.get(key, 0) + count
+    other_events = dict(sorted(other_events.items(), key=lambda kv: -kv[1]))
+    by_file = {p.name: p.other_events for p in parts if p.name is not None}
+    warnings = [w for p in parts for w in p.warnings]
+    logger.info(
+        "%d process events from %d records in %d part(s) (%d set aside, "
+        "%d duplicates merged)",
+        len(out),
+        len(frame),
+        len(parts),
+        sum(other_events.values()),
+        merged,
+    )
+    return ProcessEvents(out, mapping, other_events, warnings, merged, by_file)
+
+
+def _split_files(
+    frame: pd.DataFrame, file_column: str | None, source: str | None
+) -> list[tuple[str | None, pd.DataFrame]]:
+    """Cut ``frame`` into one piece per file, in order of first appearance.
+
+    Each piece's columns are those that hold a value in it, so another
+    file's columns cannot change what this one's are taken to mean. The
+    pieces' index is their rows' positions in ``frame``.
+    """
+    if file_column is None:
+        return [(source, frame)]
+    codes, uniques = pd.factorize(frame[file_column], use_na_sentinel=False)
+    names = [None if pd.isna(u) else str(u) for u in uniques]
+    if len(names) <= 1:
+        return [(names[0] if names else source, frame)]
+
+    # Which files hold a value in each column, from one pass per column.
+    holds = {
+        name: np.bincount(codes[column.notna().to_numpy()], minlength=len(names)) > 0
+        for name, column in frame.items()
+    }
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    pieces = []
+    for i, name in enumerate(names):
+        positions = order[bounds[i] : bounds[i + 1]]
+        columns = [c for c in frame.columns if holds[c][i]]
+        pieces.append((name, frame.iloc[positions][columns]))
+    return pieces
+
+
+def _map_part(
+    frame: pd.DataFrame,
+    name: str | None,
+    mapping: FieldMapping | None,
+    known: set[str],
+) -> _Part:
+    """Keep and map the process creations of one file's rows.
+
+    ``known`` holds every column of the whole input, of which ``frame``
+    may keep only those with a value.
+    """
     keep, other_events, warnings = select_process_events(
         frame, ColumnIndex(frame.columns)
     )
@@ -149,23 +273,66 @@ def to_process_events(
     if mapping is None:
         filled = [c for c in events.columns if events[c].notna().any()]
         mapping = detect_mapping(filled if len(events) else list(events.columns))
-        logger.info("detected mapping: %s", mapping.to_dict())
+        logger.info(
+            "detected mapping of %s: %s", name or "the frame", mapping.to_dict()
+        )
+    else:
+        # A column the file has can be empty in these rows (one chunk of a
+        # large file): it is then empty here too, not missing.
+        empty_here = [
+            c for c in mapping.input_columns() if c in known and c not in events
+        ]
+        if empty_here:
+            nothing = pd.Series(pd.NA, index=events.index, dtype=STRING)
+            events = events.assign(**dict.fromkeys(empty_here, nothing))
     builder = _Builder(events, mapping, warnings)
     builder.build()
 
     out = _assemble(events, builder)
-    merged = 0
-    if deduplicate:
-        out, merged = _merge_duplicates(out, builder.times, builder.host_keys())
-    out.index = labels.take(out.index.to_numpy())
-    logger.info(
-        "%d process events from %d records (%d set aside, %d duplicates merged)",
-        len(out),
-        len(frame),
-        sum(other_events.values()),
-        merged,
+    if name is not None:
+        warnings = [f"{name}: {w}" for w in warnings]
+    return _Part(
+        name,
+        out,
+        builder.times,
+        builder.host_keys(),
+        mapping,
+        other_events,
+        warnings,
     )
-    return ProcessEvents(out, mapping, other_events, warnings, merged)
+
+
+def _combine(
+    frame: pd.DataFrame, parts: list[_Part]
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Put the files' events back together in row order.
+
+    Columns as one file alone would give them: the process fields first,
+    then the input's columns in their order; a file without a column is
+    empty there.
+    """
+    present = {c for p in parts for c in p.out.columns}
+    fields = [f for f in PROCESS_FIELDS if f in present or f in frame.columns]
+    extra = [TIME_AS_WRITTEN] if TIME_AS_WRITTEN in present else []
+    columns = list(dict.fromkeys([*fields, *extra, *map(str, frame.columns)]))
+
+    positions = np.concatenate([p.out.index.to_numpy() for p in parts])
+    order = np.argsort(positions, kind="stable")
+    data = {}
+    for name in columns:
+        chunks = []
+        for part in parts:
+            if name in part.out.columns:
+                chunk = part.out[name].array.__arrow_array__()
+                chunks.extend(c.cast(pa.large_string()) for c in chunk.chunks)
+            else:
+                chunks.append(pa.nulls(len(part.out), pa.large_string()))
+        combined = pa.chunked_array(chunks, pa.large_string()).take(order)
+        data[name] = pd.array(combined.combine_chunks(), dtype=STRING)
+    out = pd.DataFrame(data, index=pd.Index(positions[order]))
+    times = pd.concat([p.times for p in parts]).iloc[order]
+    hosts = pd.concat([p.hosts for p in parts]).iloc[order]
+    return out, times, hosts
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -274,6 +274,11 @@ class FieldMapping:
         host to agree with UtcTime"``, ``"log name from Channel"``,
         ``"short upper-case name of Hostname"``, ``"constant sysmon"``. A
         note in parentheses at the end is for people and is ignored.
+    files : dict of str to FieldMapping
+        For data read from several files: file name -> the mapping of that
+        file's rows, for each file whose columns are mapped otherwise than
+        ``sources`` and ``derived`` say (a Sysmon EVTX file beside an OTRF
+        JSON file). Files not listed take ``sources`` and ``derived``.
 
     Notes
     -----
@@ -284,10 +289,20 @@ class FieldMapping:
 
     sources: dict[str, str] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)
+    files: dict[str, FieldMapping] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """Return the mapping as plain JSON-ready data."""
-        return {"sources": dict(self.sources), "derived": dict(self.derived)}
+        """Return the mapping as plain JSON-ready data.
+
+        ``files`` appears only when some file is mapped on its own.
+        """
+        out: dict = {"sources": dict(self.sources), "derived": dict(self.derived)}
+        if self.files:
+            out["files"] = {
+                name: {"sources": dict(m.sources), "derived": dict(m.derived)}
+                for name, m in self.files.items()
+            }
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping) -> FieldMapping:
@@ -301,10 +316,10 @@ class FieldMapping:
             If ``d`` is not a dict of text to text in one of those shapes.
         """
         if isinstance(d, FieldMapping):
-            return cls(dict(d.sources), dict(d.derived))
+            return cls(dict(d.sources), dict(d.derived), dict(d.files))
         if not isinstance(d, Mapping):
             raise ParameterError("mapping", "a dict with 'sources' and 'derived'", d)
-        if not set(d) & {"sources", "derived"}:
+        if not set(d) & {"sources", "derived", "files"}:
             d = {"sources": d}
         parts = {}
         for key in ("sources", "derived"):
@@ -317,11 +332,74 @@ class FieldMapping:
                     f"mapping[{key!r}]", "a dict of field name to text", part
                 )
             parts[key] = dict(part)
-        return cls(parts["sources"], parts["derived"])
+
+        files = d.get("files") or {}
+        if not isinstance(files, Mapping) or not all(
+            isinstance(name, str)
+            and isinstance(m, Mapping)
+            and set(m) <= {"sources", "derived"}
+            for name, m in files.items()
+        ):
+            raise ParameterError(
+                "mapping['files']",
+                "a dict of file name to {'sources': ..., 'derived': ...}",
+                files,
+            )
+        per_file = {name: cls.from_dict(dict(m)) for name, m in files.items()}
+        return cls(parts["sources"], parts["derived"], per_file)
+
+    @classmethod
+    def per_file(cls, mappings: Mapping[str | None, FieldMapping]) -> FieldMapping:
+        """Combine the mappings of several files into one.
+
+        The mapping most files share (the first file's on a tie) becomes
+        ``sources`` and ``derived``; each file mapped otherwise is listed in
+        ``files``.
+        """
+        shared: list[tuple[FieldMapping, int]] = []
+        for mapping in mappings.values():
+            plain = mapping.for_file(None)
+            for i, (seen, n) in enumerate(shared):
+                if seen == plain:
+                    shared[i] = (seen, n + 1)
+                    break
+            else:
+                shared.append((plain, 1))
+        if not shared:
+            return cls()
+        common = max(shared, key=lambda item: item[1])[0]
+        files = {
+            str(name): mapping.for_file(None)
+            for name, mapping in mappings.items()
+            if name is not None and mapping.for_file(None) != common
+        }
+        return cls(dict(common.sources), dict(common.derived), files)
+
+    def for_file(self, name: str | None) -> FieldMapping:
+        """Return the mapping applied to the rows of file ``name``."""
+        if name is not None and name in self.files:
+            return self.files[name]
+        if self.files:
+            return FieldMapping(self.sources, self.derived)
+        return self
+
+    def input_columns(self) -> list[str]:
+        """Return the input columns this mapping reads (``files`` left out)."""
+        from procanom.schema._recipes import parse_recipe
+
+        columns = list(self.sources.values())
+        for text in self.derived.values():
+            try:
+                columns.extend(parse_recipe(text).inputs())
+            except ValueError:
+                continue
+        return list(dict.fromkeys(columns))
 
     def fields(self) -> list[str]:
         """Return the process fields this mapping fills, in schema order."""
         filled = set(self.sources) | set(self.derived)
+        for mapping in self.files.values():
+            filled |= set(mapping.sources) | set(mapping.derived)
         return [f for f in PROCESS_FIELDS if f in filled]
 
 

@@ -171,7 +171,8 @@ def test_read_normalise_takes_the_schema_steps_account(monkeypatch):
         def to_dict(self):
             return {"Path": "Path"}
 
-    def to_process_events(frame):
+    def to_process_events(frame, *, source=None):
+        assert source == "a.csv"
         return types.SimpleNamespace(
             frame=frame.iloc[:1],
             mapping=Mapping(),
