@@ -160,8 +160,10 @@ class AlertRule:
         ``host``) the previous run did not flag.
     destinations : list of dict
         ``{"type": "webhook", "url": "https://..."}`` (JSON POST) or
-        ``{"type": "file", "path": "alerts.jsonl"}`` (one JSON line appended;
-        a relative path is inside the store's data folder).
+        ``{"type": "file", "path": "alerts.jsonl"}`` (one JSON line appended).
+        A relative file name is kept in the data folder's ``alerts`` folder;
+        an absolute path must lie in a folder listed in
+        ``$PROCANOM_ALERT_DIRS`` (:func:`procanom.alerts.resolve_alert_file`).
     enabled : bool
     created_at, updated_at : str
         UTC ISO-8601 times.
@@ -402,6 +404,7 @@ class TriageMixin:
     """
 
     path: Path
+    data_dir: Path
 
     if TYPE_CHECKING:  # provided by ExperimentStore
 
@@ -902,6 +905,23 @@ class TriageMixin:
             updated_at=row["updated_at"],
         )
 
+    def _allowed_destinations(
+        self, destinations: Sequence[Mapping[str, str]]
+    ) -> list[dict[str, str]]:
+        """Check destinations, refusing files outside the allowed alert folders.
+
+        Delivery checks the files again: the allowed folders can change
+        after a rule is saved.
+        """
+        # procanom.alerts imports this module, so it is imported here.
+        from procanom.alerts import resolve_alert_file
+
+        checked = check_destinations(list(destinations))
+        for destination in checked:
+            if destination["type"] == "file":
+                resolve_alert_file(destination["path"], self.data_dir)
+        return checked
+
     def _rule_row(self, conn: sqlite3.Connection, rule_id: str) -> sqlite3.Row:
         row = conn.execute(
             "SELECT * FROM alert_rules WHERE id = ?", (rule_id,)
@@ -927,8 +947,10 @@ class TriageMixin:
         Raises
         ------
         ParameterError
-            If a value is not allowed (a webhook URL that is not http(s), a
-            negative threshold...).
+            If a value is not allowed: a webhook URL that is not http(s), a
+            file outside the allowed alert folders (a relative name is kept
+            in ``<data folder>/alerts``, an absolute path must lie in a
+            folder of ``$PROCANOM_ALERT_DIRS``), a negative threshold...
         NotFoundError
             If the experiment does not exist.
         """
@@ -941,7 +963,7 @@ class TriageMixin:
             threshold=_check_threshold(threshold),
             only_causes=_check_causes(only_causes),
             only_new=_check_bool(only_new, "only_new"),
-            destinations=check_destinations(list(destinations)),
+            destinations=self._allowed_destinations(destinations),
             enabled=_check_bool(enabled, "enabled"),
             created_at=now,
             updated_at=now,
@@ -1017,7 +1039,7 @@ class TriageMixin:
         NotFoundError
             If no rule has this id.
         ParameterError
-            If a new value is not allowed.
+            If a new value is not allowed, as for :meth:`add_alert_rule`.
         """
         from procanom.store.experiment_store import utc_now
 
@@ -1030,7 +1052,9 @@ class TriageMixin:
         if only_new is not None:
             changes["only_new"] = int(_check_bool(only_new, "only_new"))
         if destinations is not None:
-            changes["destinations"] = json.dumps(check_destinations(list(destinations)))
+            changes["destinations"] = json.dumps(
+                self._allowed_destinations(destinations)
+            )
         if enabled is not None:
             changes["enabled"] = int(_check_bool(enabled, "enabled"))
         changes["updated_at"] = utc_now()

@@ -361,13 +361,18 @@ def test_deliver_appends_one_json_line_per_alert(store, tmp_path, monkeypatch):
     assert len(relative.read_text(encoding="utf-8").splitlines()) == 1
 
 
-def test_deliver_refuses_a_file_outside_the_allowed_folders(store, tmp_path):
+def test_deliver_refuses_a_file_outside_the_allowed_folders(
+    store, tmp_path, monkeypatch
+):
     outside = tmp_path / "elsewhere" / "passwd_test_alerts.jsonl"
     destinations = [
         {"type": "file", "path": str(outside)},
         {"type": "file", "path": "kept.jsonl"},
     ]
+    # Saved while the admin allowed that folder, which is no longer allowed.
+    monkeypatch.setenv(ALERT_DIRS_ENV, str(outside.parent))
     experiment, run, saved, decision = fired(store, destinations)
+    monkeypatch.delenv(ALERT_DIRS_ENV)
 
     refused, kept = send(store, experiment, run, saved, decision)
 
@@ -531,6 +536,60 @@ def test_store_alert_rule_refuses_bad_values(store, kwargs, name):
     with pytest.raises(ParameterError) as caught:
         store.add_alert_rule(experiment.id, **kwargs)
     assert caught.value.name == (name or "destinations[0] url")
+
+
+@pytest.mark.parametrize(
+    "path", ["{outside}/alerts.jsonl", "../procanom.sqlite3", "team/../../x.jsonl"]
+)
+def test_store_alert_rule_refuses_a_file_outside_the_allowed_folders(
+    store, tmp_path, path
+):
+    experiment = store.create_experiment("e")
+    path = path.format(outside=tmp_path / "elsewhere")
+    destinations = [{"type": "file", "path": path}]
+
+    with pytest.raises(ParameterError) as caught:
+        store.add_alert_rule(experiment.id, destinations=destinations)
+
+    assert caught.value.name == "alert file"
+    assert repr(path) in str(caught.value)
+    assert str(store.data_dir / "alerts") in str(caught.value)
+    assert store.list_alert_rules(experiment.id) == []
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_store_alert_rule_keeps_files_in_the_allowed_folders_as_given(
+    store, tmp_path, monkeypatch
+):
+    allowed = tmp_path / "shared alerts"
+    monkeypatch.setenv(ALERT_DIRS_ENV, str(allowed))
+    experiment = store.create_experiment("e")
+    destinations = [
+        {"type": "file", "path": "team/alerts.jsonl"},
+        {"type": "file", "path": str(allowed / "alerts.jsonl")},
+    ]
+
+    saved = store.add_alert_rule(experiment.id, destinations=destinations)
+
+    assert saved.destinations == destinations
+    assert store.get_alert_rule(saved.id) == saved
+
+
+def test_store_alert_rule_update_refuses_a_file_outside_the_allowed_folders(
+    store, tmp_path
+):
+    experiment = store.create_experiment("e")
+    saved = store.add_alert_rule(
+        experiment.id, destinations=[{"type": "file", "path": "a.jsonl"}]
+    )
+    outside = str(tmp_path / "elsewhere" / "a.jsonl")
+
+    with pytest.raises(ParameterError, match="alert file"):
+        store.update_alert_rule(
+            saved.id, destinations=[{"type": "file", "path": outside}]
+        )
+
+    assert store.get_alert_rule(saved.id) == saved
 
 
 def test_store_alert_rules_go_with_their_experiment(store):

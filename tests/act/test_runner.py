@@ -111,14 +111,17 @@ def test_run_experiment_with_a_dead_webhook_keeps_the_run(store, experiment, dea
 
 
 def test_run_experiment_refuses_an_alert_file_outside_the_allowed_folders(
-    store, experiment, tmp_path, capsys
+    store, experiment, tmp_path, capsys, monkeypatch
 ):
     outside = tmp_path / "etc" / "passwd_test_alerts.jsonl"
+    # Saved while the admin allowed that folder, which is no longer allowed.
+    monkeypatch.setenv("PROCANOM_ALERT_DIRS", str(outside.parent))
     store.add_alert_rule(
         experiment.id,
         threshold=0,
         destinations=[{"type": "file", "path": str(outside)}],
     )
+    monkeypatch.delenv("PROCANOM_ALERT_DIRS")
 
     outcome = run_experiment(store, experiment.id)
 
