@@ -34,13 +34,16 @@ process schema and keeps process-creation events; its mapping, warnings
 and the count of other events go into the report. Several files are each
 mapped as if read alone (their own columns, their own time handling) and
 then put together; only Security 4688 records are folded into the Sysmon
-records of the same process across files.
+records of the same process across files. Files that hold no process event
+at all raise :class:`~procanom.errors.InputFileError` saying what they hold.
 
 Bad input never surfaces as a parser traceback: a file that cannot be read
 at all raises :class:`~procanom.errors.InputFileError` naming the file and,
 where known, the line; rows that cannot be parsed are left out, listed in
 ``report.skipped`` and summed up in a warning. A CSV with a header and no
-rows, or a JSON file with no records, gives an empty frame and a warning.
+rows, or a JSON file with no records, gives an empty frame and a warning
+when read with ``normalise=False``; with the schema step, files that give no
+process event at all raise instead.
 """
 
 from __future__ import annotations

@@ -111,7 +111,8 @@ def read_events(
     ------
     InputFileError
         When a file is missing, empty, of no known format, or not a single
-        record in it can be read.
+        record in it can be read; with ``normalise``, also when the files
+        hold no process event at all (the message says what they hold).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -146,7 +147,14 @@ def read_upload(
     Returns
     -------
     LoadedEvents
+
+    Raises
+    ------
+    InputFileError
+        As for :func:`read_events`, and when no file is given.
     """
+    if not files:
+        raise InputFileError("(no file)", "no files were given")
     return _load(
         [(str(name), bytes(data)) for name, data in files],
         normalise,
@@ -274,6 +282,10 @@ def _normalise(frame, report: LoadReport):
     report.mapping = mapping.to_dict() if mapping is not None else None
     report.other_events = dict(getattr(result, "other_events", {}) or {})
     report.warnings.extend(getattr(result, "warnings", []) or [])
+    if len(result.frame) == 0:
+        raise schema.no_process_events_error(
+            report.files, getattr(result, "other_events_by_file", {}) or {}
+        )
     return result.frame
 
 

@@ -20,7 +20,9 @@ sees until the catalogue registers it:
 
 Either way each file is mapped on its own, with its own columns and time
 handling, as :func:`procanom.io.read_events` maps several files; the staged
-table records the names of its files (in its comment) for that.
+table records the names of its files (in its comment) for that. Files that
+hold no process event at all are refused with a message saying what they
+hold.
 
 Known limits of the chunked mapping: Security 4688 records are folded into
 the Sysmon record of the same process only within one chunk, and the
@@ -52,6 +54,7 @@ from procanom.schema import (
     PROCESS_FIELDS,
     FieldMapping,
     detect_mapping,
+    no_process_events_error,
     to_process_events,
 )
 from procanom.schema._recipes import parse_recipe
@@ -610,6 +613,12 @@ def map_records(
     Returns
     -------
     Mapped
+
+    Raises
+    ------
+    InputFileError
+        When no record of the files recorded with ``table`` is a process
+        event.
     """
     pieces = list(_chunks(row_stop, chunk_rows)) if row_stop else [(0, 0)]
     if mapping is None and len(pieces) > 1:
@@ -624,19 +633,28 @@ def map_records(
     writer = _Writer(conn)
     warnings: list[str] = []
     other: dict[str, int] = {}
+    other_by_file: dict[str, dict[str, int]] = {}
+    events = 0
     for start, size in pieces:
         frame = _fetch_frame(conn, table, columns, start, start + size)
         result = to_process_events(frame, mapping, **by_file)
         mapping = result.mapping
         for key, count in result.other_events.items():
             other[key] = other.get(key, 0) + count
+        for name, counts in result.other_events_by_file.items():
+            totals = other_by_file.setdefault(name, {})
+            for key, count in counts.items():
+                totals[key] = totals.get(key, 0) + count
         for warning in result.warnings:
             if warning not in warnings:
                 warnings.append(warning)
         kept = [n for n in frame.columns if n in PROCESS_FIELDS and n in result.frame]
         writer.append(result.frame, frame.loc[result.frame.index, kept])
+        events += len(result.frame)
         if len(pieces) > 1:
             logger.info("mapped records %d to %d of %d", start, start + size, row_stop)
+    if not events and files:
+        raise no_process_events_error(files, other_by_file)
     _set_file_names(conn, "events", files)
     if len(pieces) > 1 and warnings:
         warnings.insert(

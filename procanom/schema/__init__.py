@@ -35,6 +35,7 @@ Known limits, where they matter:
 from __future__ import annotations
 
 from procanom.schema._convert import ProcessEvents, to_process_events
+from procanom.schema._events import no_process_events_error
 from procanom.schema._mapping import (
     FIELD_ALIASES,
     PROCESS_FIELDS,
@@ -48,5 +49,6 @@ __all__ = [
     "FieldMapping",
     "ProcessEvents",
     "detect_mapping",
+    "no_process_events_error",
     "to_process_events",
 ]

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from procanom.errors import ParameterError
 from procanom.schema._events import select_process_events
 from procanom.schema._mapping import (
+    FIELD_ALIASES,
     PROCESS_FIELDS,
     ColumnIndex,
     FieldMapping,
@@ -186,6 +187,7 @@ def to_process_events(
             name,
             None if mapping is None else mapping.for_file(name),
             set(frame.columns),
+            file_column,
         )
         for name, piece in _split_files(frame, file_column, source)
     ]
@@ -259,6 +261,7 @@ def _map_part(
     name: str | None,
     mapping: FieldMapping | None,
     known: set[str],
+    file_column: str | None,
 ) -> _Part:
     """Keep and map the process creations of one file's rows.
 
@@ -287,6 +290,10 @@ def _map_part(
             events = events.assign(**dict.fromkeys(empty_here, nothing))
     builder = _Builder(events, mapping, warnings)
     builder.build()
+    if len(events):
+        program = _program_warning(events, mapping, file_column)
+        if program:
+            warnings.append(program)
 
     out = _assemble(events, builder)
     if name is not None:
@@ -299,6 +306,45 @@ def _map_part(
         mapping,
         other_events,
         warnings,
+    )
+
+
+#: The fields that say which program ran; without one, nothing can be scored.
+_PROGRAM_FIELDS = ("Name", "Path", "CommandLine")
+#: How many column names a warning lists.
+_LISTED_COLUMNS = 12
+
+
+def _program_warning(
+    events: pd.DataFrame, mapping: FieldMapping, file_column: str | None
+) -> str | None:
+    """Say so when no column gives the program (Name, Path or CommandLine)."""
+    mapped = mapping.fields()
+    if any(f in mapped for f in _PROGRAM_FIELDS):
+        return None
+    columns = [
+        str(c) for c in events.columns if c != file_column and events[c].notna().any()
+    ]
+    listed = ", ".join(columns[:_LISTED_COLUMNS]) or "none holding a value"
+    if len(columns) > _LISTED_COLUMNS:
+        listed += f" and {len(columns) - _LISTED_COLUMNS} more"
+    expected = ", ".join(
+        dict.fromkeys(a for f in _PROGRAM_FIELDS for a in FIELD_ALIASES[f])
+    )
+    others = [f for f in mapped if f != "EventSource"]
+    if others:
+        lead = (
+            "No column maps to Name, Path or CommandLine, the process fields that "
+            f"name the program (columns map only to {', '.join(others)})"
+        )
+    else:
+        lead = "No column maps to a process field"
+    n = len(events)
+    return (
+        f"{lead}: the columns are {listed}; expected columns such as {expected}. "
+        f"The {_count(n, 'row')} {_was(n)} kept, but nothing in "
+        f"{'it' if n == 1 else 'them'} says which program ran: map a column to "
+        "Name, Path or CommandLine, or export the process fields."
     )
 
 

@@ -9,9 +9,11 @@ whole.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from procanom.errors import InputFileError
 from procanom.schema._mapping import EVENT_ID_ALIASES, LOG_ALIASES, ColumnIndex
 from procanom.schema._values import by_unique, classify_log, empty, is_unset
 
@@ -92,15 +94,9 @@ def select_process_events(
 
     warnings = []
     if len(frame) and not keep.any():
-        listed = ", ".join(
-            f"{k} ({v:,})" for k, v in list(other_events.items())[:_LISTED_KINDS]
-        )
-        more = len(other_events) - _LISTED_KINDS
-        if more > 0:
-            listed += f" and {more} more"
         warnings.append(
             f"None of the {len(frame):,} events is a process creation (Sysmon event "
-            f"1 or Security 4688); they are: {listed}."
+            f"1 or Security 4688); they are: {_kinds(other_events)}."
         )
     logger.info(
         "event ids in %s: %d of %d rows are process creations",
@@ -109,3 +105,81 @@ def select_process_events(
         len(frame),
     )
     return keep, other_events, warnings
+
+
+def no_process_events_error(
+    files: Sequence[str], other_events_by_file: Mapping[str, Mapping[str, int]]
+) -> InputFileError:
+    """Return the error for files that hold no process event at all.
+
+    Parameters
+    ----------
+    files : sequence of str
+        Every file read, in order.
+    other_events_by_file : dict
+        File -> its records that are not process creations, counted by
+        ``"channel/event id"`` (:attr:`ProcessEvents.other_events_by_file`).
+        A file missing here held no records.
+
+    Returns
+    -------
+    InputFileError
+        Naming the files and, for each, what it holds instead.
+    """
+    what = "(a Sysmon event 1, a Security 4688, or a row of a process export)"
+    held = []
+    for name in files:
+        kinds = other_events_by_file.get(name) or {}
+        records = sum(kinds.values())
+        if not records:
+            held.append((name, 0, "no records"))
+        elif len(files) == 1:
+            are = "is" if records == 1 else "are"
+            held.append((name, records, f"its {_count(records)} {are} {_kinds(kinds)}"))
+        else:
+            held.append(
+                (
+                    name,
+                    records,
+                    f"{_count(records)}, none of them a process creation: "
+                    f"{_kinds(kinds)}",
+                )
+            )
+
+    if len(files) == 1:
+        ((name, records, text),) = held
+        problem = (
+            f"holds no process events {what}: {text}"
+            if records
+            else f"holds no records, so no process events {what}"
+        )
+    else:
+        listed = "; ".join(f"{name} holds {text}" for name, _, text in held)
+        problem = f"no process events in these files {what}: {listed}"
+    if any(records for _, records, _ in held):
+        problem += (
+            ". Add the files that hold the process starts (Sysmon Operational, "
+            "or Security with process creation auditing on)"
+        )
+    shown = ", ".join(files[:_LISTED_FILES])
+    if len(files) > _LISTED_FILES:
+        shown += f" and {len(files) - _LISTED_FILES} more files"
+    return InputFileError(shown or "(no file)", problem + ".")
+
+
+#: How many files the no-process-events error names before counting the rest.
+_LISTED_FILES = 10
+
+
+def _kinds(counts: Mapping[str, int]) -> str:
+    """List event kinds with their counts, the most common first."""
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    listed = ", ".join(f"{k} ({v:,})" for k, v in ranked[:_LISTED_KINDS])
+    more = len(counts) - _LISTED_KINDS
+    if more > 0:
+        listed += f" and {more} more"
+    return listed
+
+
+def _count(records: int) -> str:
+    return f"{records:,} record" + ("" if records == 1 else "s")

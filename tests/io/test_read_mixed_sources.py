@@ -13,7 +13,8 @@ import json
 import pandas as pd
 import pytest
 
-from procanom.io import SOURCE_FILE_COLUMN, read_events
+from procanom.errors import InputFileError
+from procanom.io import SOURCE_FILE_COLUMN, read_events, read_upload
 
 OTRF_PSEXEC = "raw/otrf_cmd_psexec_lsa_secrets_dump_2020-10-1903305471.json"
 OTRF_LSASS = "raw/otrf_LSASS_campaign_03_process_creation_only.jsonl"
@@ -143,8 +144,72 @@ def test_read_several_files_folds_4688_into_sysmon_of_another_file(
     )
 
 
+def test_read_files_without_process_events_raises(shared_data):
+    path = shared_data / EVTX_NO_PROCESS
+    with pytest.raises(InputFileError) as error:
+        read_events(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: holds no process events")
+    assert "2,261 records" in message and "Security/4624 (583)" in message
+
+
+def test_read_several_files_without_process_events_names_each(shared_data):
+    files = [
+        ("security.evtx", (shared_data / EVTX_NO_PROCESS).read_bytes()),
+        ("header_only.csv", b"Name,Path\r\n"),
+    ]
+    with pytest.raises(InputFileError) as error:
+        read_upload(files)
+    message = str(error.value)
+    assert message.startswith("security.evtx, header_only.csv: no process events")
+    assert "security.evtx holds 2,261 records" in message
+    assert "header_only.csv holds no records" in message
+
+
+def test_read_header_only_csv_raises_with_the_schema_step(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_bytes(b"Name,Path\r\n")
+    with pytest.raises(InputFileError, match="holds no records, so no process"):
+        read_events(path)
+
+
+def test_read_upload_of_no_files_raises():
+    with pytest.raises(InputFileError, match="no files were given"):
+        read_upload([])
+
+
+def test_read_without_normalising_keeps_files_without_process_events(shared_data):
+    loaded = read_events(shared_data / EVTX_NO_PROCESS, normalise=False)
+    assert len(loaded.frame) == 2261
+
+
 def test_read_file_without_process_events_beside_one_with_them_warns(shared_data):
     loaded = read_events([shared_data / EVTX_NO_PROCESS, shared_data / EVTX_WMIEXEC])
     assert len(loaded.frame) == 4
     (warning,) = [w for w in loaded.report.warnings if "None of the" in w]
     assert warning.startswith(f"{shared_data / EVTX_NO_PROCESS}: None of the 2,261")
+
+
+def test_read_csv_without_process_columns_warns_naming_the_file():
+    loaded = read_upload([("abc.csv", b"a,b,c\n1,2,3\n4,5,6\n")])
+    assert len(loaded.frame) == 2
+    (warning,) = loaded.report.warnings
+    assert warning.startswith("abc.csv: No column maps to a process field")
+    assert "the columns are a, b, c" in warning
+    for expected in ("Name", "Path", "CommandLine", "Image", "NewProcessName"):
+        assert expected in warning
+    assert "1 warning" in loaded.report.summary()
+
+
+def test_read_csv_with_only_host_and_time_warns_about_the_program():
+    content = b"host,_time\nWKS-1,2024-05-01T10:00:00Z\n"
+    (warning,) = read_upload([("ht.csv", content)]).report.warnings
+    assert warning.startswith(
+        "ht.csv: No column maps to Name, Path or CommandLine, the process fields "
+        "that name the program (columns map only to _time, host)"
+    )
+
+
+def test_read_csv_with_a_name_column_does_not_warn():
+    content = b"Name,User\ncmd.exe,CORP\\u1\n"
+    assert not read_upload([("n.csv", content)]).report.warnings

@@ -7,8 +7,11 @@ import zipfile
 import pandas as pd
 import pytest
 
+from procanom.cli import main
+from procanom.errors import InputFileError
 from procanom.io import SOURCE_FILE_COLUMN, read_events
 from procanom.library import DatasetLibrary
+from procanom.store import ExperimentStore
 
 MIXED = [
     "raw/otrf_cmd_psexec_lsa_secrets_dump_2020-10-1903305471.json",
@@ -16,6 +19,7 @@ MIXED = [
     "raw/evtx/eas_Lateral_Movement_LM_wmiexec_impacket_sysmon_whoami.evtx",
     "raw/evtx/evtxrs_sysmon_with_bad_trailing_chunk.evtx",
 ]
+NO_PROCESS = "raw/evtx/evtxrs_security_no_process_events.evtx"
 
 
 @pytest.fixture
@@ -90,3 +94,62 @@ def test_library_ingest_archive_members_mapped_as_read_events_maps_them(
         f"{archive}/{mixed[1].name}",
         f"{archive}/{mixed[2].name}",
     }
+
+
+def test_library_ingest_refuses_files_without_process_events(library, shared_data):
+    path = shared_data / NO_PROCESS
+
+    with pytest.raises(InputFileError) as error:
+        library.ingest(path, "logons")
+
+    assert str(error.value).startswith(f"{path}: holds no process events")
+    assert "Security/4624 (583)" in str(error.value)
+    assert library.list() == []
+
+
+def test_library_add_to_store_refuses_files_without_process_events(
+    tmp_path, shared_data
+):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("Name,Path\n", encoding="utf-8")
+    with ExperimentStore(tmp_path) as store, DatasetLibrary(tmp_path) as library:
+        with pytest.raises(InputFileError) as error:
+            library.add_to_store(store, [shared_data / NO_PROCESS, header_only], "x")
+
+        message = str(error.value)
+        assert "no process events in these files" in message
+        assert "evtxrs_security_no_process_events.evtx holds 2,261 records" in message
+        assert "header.csv holds no records" in message
+        assert store.list_datasets() == []
+
+
+def test_cli_ingest_refuses_files_without_process_events(tmp_path, shared_data, capsys):
+    status = main(
+        [
+            "ingest",
+            str(shared_data / NO_PROCESS),
+            "--dataset",
+            "logons",
+            "--data-dir",
+            str(tmp_path),
+        ]
+    )
+
+    assert status == 2
+    assert "holds no process events" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stream_bytes", [0, 64 * 1024**2])
+def test_library_ingest_warns_when_no_column_maps_to_a_process_field(
+    tmp_path, stream_bytes
+):
+    path = tmp_path / "abc.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5,6\n", encoding="utf-8")
+    with DatasetLibrary(tmp_path / "data", stream_bytes=stream_bytes) as library:
+        info = library.ingest(path, "abc")
+
+    assert info.events == 2
+    (warning,) = info.warnings
+    assert warning.startswith(f"{path}: No column maps to a process field")
+    assert "the columns are a, b, c" in warning
+    assert info.warnings == read_events(path).report.warnings

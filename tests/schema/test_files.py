@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from procanom.errors import ParameterError
-from procanom.schema import FieldMapping, to_process_events
+from procanom.errors import InputFileError, ParameterError
+from procanom.schema import FieldMapping, no_process_events_error, to_process_events
 
 SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
 
@@ -116,6 +116,14 @@ def test_to_process_events_file_column_must_be_a_column(frame_of):
         to_process_events(_winhostmon(frame_of), file_column="source_file")
 
 
+def test_to_process_events_source_names_the_file_in_warnings(frame_of):
+    frame = frame_of([{"a": "1", "b": "2"}])
+    (warning,) = to_process_events(frame, source="x.csv").warnings
+    assert warning.startswith("x.csv: No column maps to a process field")
+    (plain,) = to_process_events(frame).warnings
+    assert plain.startswith("No column maps to a process field: the columns are a, b")
+
+
 def test_field_mapping_files_round_trip():
     mapping = FieldMapping(
         {"Path": "Path"},
@@ -148,3 +156,17 @@ def test_field_mapping_per_file_takes_the_most_common_as_default():
 def test_field_mapping_refuses_malformed_files(files):
     with pytest.raises(ParameterError, match="files"):
         FieldMapping.from_dict({"sources": {}, "files": files})
+
+
+def test_no_process_events_error_names_each_file_and_what_it_holds():
+    error = no_process_events_error(
+        ["a.evtx", "b.csv"], {"a.evtx": {"Security/4624": 3, "Security/4672": 1}}
+    )
+    assert isinstance(error, InputFileError)
+    assert str(error) == (
+        "a.evtx, b.csv: no process events in these files (a Sysmon event 1, a "
+        "Security 4688, or a row of a process export): a.evtx holds 4 records, "
+        "none of them a process creation: Security/4624 (3), Security/4672 (1); "
+        "b.csv holds no records. Add the files that hold the process starts "
+        "(Sysmon Operational, or Security with process creation auditing on)."
+    )
