@@ -27,6 +27,7 @@ from procanom.experiment import (
 )
 from procanom.samples import SAMPLES
 from procanom.scoring import ACTIONS, METHODS, ThresholdRule
+from procanom.scoring.thresholds import describe_threshold
 
 __all__ = ["main", "cli"]
 
@@ -307,9 +308,13 @@ def detect(
         Path(output).write_text(text, encoding="utf-8", newline="")
     else:
         click.echo(text, nl=False)
+    # The rule in the words the results page uses: ties, nothing flagged...
+    rule = describe_threshold(
+        result.annotated["anomaly_score"].to_numpy(), result.threshold, result.fence
+    )
     click.echo(
         f"procanom: {result.num_outliers} outliers in {result.num_events} events"
-        f" ({result.threshold.describe()}: anomaly_score > {result.fence.score:.6g})",
+        f" ({rule})",
         err=True,
     )
 

@@ -33,6 +33,7 @@ from procanom import export
 from procanom.compare import key_columns
 from procanom.errors import ParameterError, ProcanomError
 from procanom.scoring import DetectionResult
+from procanom.scoring.thresholds import describe_threshold
 
 if TYPE_CHECKING:
     from procanom.store import Experiment, RunRecord
@@ -290,6 +291,13 @@ td.explain { min-width: 24rem; white-space: pre-line; overflow-wrap: normal; }
 """
 
 
+def _rule_text(result: DetectionResult) -> str:
+    # The words of the results page, so a rule that flags nothing, or flags
+    # ties beyond what was asked, reads the same in the report.
+    scores = result.annotated["anomaly_score"].to_numpy()
+    return describe_threshold(scores, result.threshold, result.fence)
+
+
 def _numbers(
     experiment: Experiment | None, run: RunRecord | None, result: DetectionResult
 ) -> list[tuple[str, object]]:
@@ -300,8 +308,7 @@ def _numbers(
         ("Started", run.started_at if run else ""),
         ("Method", result.method),
         ("Fields", ", ".join(result.fields)),
-        ("Threshold", result.threshold.describe()),
-        ("Fence (anomaly_score above)", f"{result.fence.score:.6g}"),
+        ("Threshold", _rule_text(result)),
         ("Events", f"{result.num_events:,}"),
         ("Outliers", f"{result.num_outliers:,}"),
     ]

@@ -219,3 +219,32 @@ def test_cli_detect_baseline_search_selecting_nothing_says_so(capsys):
     )
     assert status == 2
     assert "baseline search" in err
+
+
+@pytest.mark.parametrize(
+    ("threshold", "said"),
+    [
+        ("top:0", "the 0 most unusual events — nothing flagged"),
+        ("top:1", "2 flagged: 1 asked for, 1 more ties with the last"),
+        ("top:99", "every event flagged"),
+    ],
+)
+def test_cli_detect_states_the_rule_as_the_results_page_does(
+    tmp_path, capsys, threshold, said
+):
+    path = tmp_path / "ties.csv"
+    path.write_text("Name\n" + "svchost.exe\n" * 9 + "a.exe\nb.exe\n", "utf-8")
+    status, _, err = _run(
+        capsys,
+        "detect",
+        str(path),
+        "--fields",
+        "Name",
+        "--method",
+        "histogram",
+        "--threshold",
+        threshold,
+    )
+    assert status == 0
+    assert said in err
+    assert "inf" not in err and "anomaly_score >" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -19,6 +20,7 @@ from procanom.report import (
     outliers_frame,
     write_outliers,
 )
+from procanom.scoring import ThresholdRule
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -131,3 +133,21 @@ def test_html_report_lists_at_most_max_rows(sample_result):
     table = page.split("<h2>Outliers</h2>")[1]
     assert table.count("<tr>") == 6  # header and five rows
     assert f"The 5 most anomalous of {sample_result.num_outliers}" in page
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        (ThresholdRule("top", 0), "the 0 most unusual events — nothing flagged"),
+        (ThresholdRule("top", 1), "2 flagged: 1 asked for, 1 more ties with the last"),
+    ],
+)
+def test_html_report_states_the_rule_as_the_results_page_does(rule, said):
+    rows = [{"Name": "svchost.exe"}] * 9 + [{"Name": "a.exe"}, {"Name": "b.exe"}]
+    result = small_result(rows, ["Name"], method="histogram").relabel(rule)
+
+    page = html_report(None, None, result)
+
+    numbers = page.split("<h2>")[0]  # the table of numbers, before the charts
+    assert html.escape(said) in numbers
+    assert "inf" not in numbers
