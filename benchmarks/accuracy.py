@@ -59,20 +59,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from procanom.experiment import DEFAULT_FIELDS  # noqa: E402
 from procanom.scoring import DEFAULT_METHOD, METHODS, make_detector  # noqa: E402
 
 logger = logging.getLogger("procanom.benchmarks.accuracy")
 
-FIELDS = (
-    "Name",
-    "Path",
-    "CommandLine",
-    "host",
-    "User",
-    "ParentName",
-    "ParentPath",
-    "ParentCommandLine",
-)
+FIELDS = DEFAULT_FIELDS  # what a new experiment scores
 REFERENCE_FIELDS = ("Name", "Path", "CommandLine", "host")
 
 #: Never given to a method: the truth and where each row came from.

@@ -21,6 +21,7 @@ from procanom.errors import ParameterError
 from procanom.scoring import DEFAULT_METHOD, BaseDetector, DetectionResult, detect
 
 __all__ = [
+    "DEFAULT_FIELDS",
     "DataSource",
     "canonical_time_range",
     "ExperimentSettings",
@@ -34,6 +35,21 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FIELD_TYPES = ("categorical", "numeric")
+
+#: The analyst's usual process fields, which a new experiment starts with
+#: (those its data has): the process, where it ran and who ran it, and its
+#: parent. The default method scores the relations between them, so the
+#: parent fields matter; ``benchmarks/accuracy.py`` measures on these.
+DEFAULT_FIELDS = (
+    "Name",
+    "Path",
+    "CommandLine",
+    "host",
+    "User",
+    "ParentName",
+    "ParentPath",
+    "ParentCommandLine",
+)
 
 
 def parse_field_list(value: str | Iterable[str] | None) -> list[str]:

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from procanom.errors import ProcanomError, StaleEditError
-from procanom.experiment import ExperimentSettings
+from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings
 from procanom.samples import DEFAULT_SAMPLE
 from ui.text import literal
 from ui.workspace import open_experiment
 
 EXPERIMENT_PAGE = "pages/experiment.py"
-_DEFAULT_FIELDS = ["Name", "Path", "CommandLine", "host"]
 
 
 def short_time(value: str, seconds: bool = False) -> str:
@@ -51,7 +50,7 @@ def create_form(store) -> None:
     if not title.strip():
         st.error("Give the experiment a title.")
         return
-    settings = ExperimentSettings(fields=list(_DEFAULT_FIELDS))
+    settings = ExperimentSettings(fields=list(DEFAULT_FIELDS))
     settings.data_source.name = DEFAULT_SAMPLE
     experiment = store.create_experiment(
         title.strip(), description.strip(), settings.to_dict()

@@ -19,7 +19,7 @@ import streamlit as st
 import procanom
 from procanom import export
 from procanom.errors import ProcanomError, QueryError, StaleEditError
-from procanom.experiment import ExperimentSettings, fingerprint
+from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings, fingerprint
 from procanom.library import DatasetInfo
 from procanom.profile import NEAR_UNIQUE_SHARE
 from procanom.samples import SAMPLES
@@ -369,7 +369,9 @@ def fields(info: DatasetInfo) -> None:
         )
     chosen = [f for f in wanted if f in options]
     missing = [f for f in wanted if f not in options]
-    if missing:
+    # The defaults a new experiment starts with are kept where the data has
+    # them; only fields the analyst chose are worth a warning.
+    if missing and tuple(wanted) != DEFAULT_FIELDS:
         st.warning(
             "The data has no field "
             + ", ".join(literal(m) for m in missing)

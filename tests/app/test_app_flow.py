@@ -14,10 +14,11 @@ from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
 
 from procanom.cli import main as cli_main
+from procanom.experiment import DEFAULT_FIELDS
 from procanom.samples import SAMPLES
 from procanom.store import ExperimentStore
 
-FIELDS = ["Name", "Path", "CommandLine", "host"]
+FIELDS = list(DEFAULT_FIELDS)
 TIMEOUT = 60
 
 

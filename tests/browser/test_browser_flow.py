@@ -11,10 +11,11 @@ import pytest
 from playwright.sync_api import expect
 
 from procanom.cli import main as cli_main
+from procanom.experiment import DEFAULT_FIELDS
 
 pytestmark = pytest.mark.browser
 
-FIELDS = "Name,Path,CommandLine,host"
+FIELDS = ",".join(DEFAULT_FIELDS)  # what a new experiment starts with
 
 
 def _wait_for_app(page) -> None:
