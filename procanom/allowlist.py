@@ -312,6 +312,9 @@ def apply_allowlist(
             },
             seconds=result.seconds,
             warnings=[*result.warnings, *summary.warnings],
+            # Kept, so relabelling this result shows fresh causes too.
+            causes=result.causes,
+            log_prob_thresh=result.log_prob_thresh,
         ),
         summary,
     )

@@ -363,3 +363,18 @@ def test_allowlist_csv_applies_like_the_entries_it_came_from(result):
     np.testing.assert_array_equal(
         first.annotated["isOutlier"], second.annotated["isOutlier"]
     )
+
+
+@pytest.mark.parametrize("method", ["histogram", "conditional", "zscore"])
+def test_allowlist_result_relabels_with_fresh_causes(method):
+    from procanom.scoring import ThresholdRule
+
+    result = small_result(fleet(), ["Name", "Path"], method=method)
+    allowed, _ = apply_allowlist(result, None, [entry({"Name": "evil.exe"})])
+
+    relabelled = allowed.relabel(ThresholdRule("top", 2))
+    fresh = result.relabel(ThresholdRule("top", 2))
+    columns = ["isOutlier", "probable_cause", "probable_cause_freq"]
+    pd.testing.assert_frame_equal(
+        relabelled.annotated[columns], fresh.annotated[columns]
+    )

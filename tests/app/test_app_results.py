@@ -222,11 +222,15 @@ def test_results_alert_rule_saved_with_an_outside_file_is_flagged(
     app = app.button(key="exp.save").click().run()
     store = ExperimentStore(data_dir)
     experiment_id = store.list_experiments()[0].id
-    # Saved before files were restricted, or through the store directly.
+    # Saved while the admin still allowed /etc, then no longer allowed.
+    import os
+
+    monkeypatch.setenv("PROCANOM_ALERT_DIRS", os.pathsep.join(["/etc", str(allowed)]))
     store.add_alert_rule(
         experiment_id,
         destinations=[{"type": "file", "path": "/etc/passwd_test_alerts.jsonl"}],
     )
+    monkeypatch.setenv("PROCANOM_ALERT_DIRS", str(allowed))
     app = _view(app, "Alerts")
 
     assert not app.exception, app.exception
