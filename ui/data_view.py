@@ -40,9 +40,8 @@ def add_data(store, library) -> None:
 
 def _ingest_upload(store, library, name: str, files) -> None:
     try:
-        record = store.save_dataset(name, [(f.name, f.getvalue()) for f in files])
         with st.spinner(f"Reading {len(files)} file(s)…"):
-            info = library.ensure_ingested(store, record.id)
+            info = resources.ingest_upload(name, files)
     except ProcanomError as error:
         st.error(literal(error))
         return
@@ -178,6 +177,15 @@ def _mapping(library, info: DatasetInfo) -> None:
         "Which column of the files fills each process field. Change a source"
         " column to remap; every later search and score uses the new mapping."
     )
+    own = mapping.get("files") or {}
+    if own:
+        st.caption(
+            literal(
+                "Mapped on their own (another format), and kept as they are: "
+                + ", ".join(sorted(own))
+                + "."
+            )
+        )
     originals = [c for c in info.columns if c not in PROCESS_FIELDS]
     edited = st.data_editor(
         rows,
@@ -197,7 +205,9 @@ def _mapping(library, info: DatasetInfo) -> None:
         kept = {k: v for k, v in derived.items() if k not in new_sources}
         try:
             with st.spinner("Mapping the events again…"):
-                library.set_mapping(info.id, {"sources": new_sources, "derived": kept})
+                library.set_mapping(
+                    info.id, {"sources": new_sources, "derived": kept, "files": own}
+                )
         except ProcanomError as error:
             st.error(literal(error))
             return

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from procanom.errors import ProcanomError
 from procanom.library import DatasetInfo, DatasetLibrary
 from procanom.samples import SAMPLES
 from procanom.store import ExperimentStore
@@ -107,6 +108,29 @@ def dataset_for(kind: str, key: str) -> DatasetInfo:
             info = library.ensure_ingested(get_store(), key)
     _prepare_templates(library, info)
     return info
+
+
+def ingest_upload(name: str, files: list) -> DatasetInfo:
+    """Keep uploaded files as a dataset and read them into the library.
+
+    Files that cannot be read (no process events in them, say) leave
+    nothing behind: a dataset that could never be opened would otherwise
+    sit in every dataset list.
+
+    Raises
+    ------
+    ProcanomError
+        What went wrong, naming the file.
+    """
+    store, library = get_store(), get_library()
+    known = {d.id for d in store.list_datasets()}
+    record = store.save_dataset(name, [(f.name, f.getvalue()) for f in files])
+    try:
+        return library.ensure_ingested(store, record.id)
+    except ProcanomError:
+        if record.id not in known:
+            store.delete_dataset(record.id)
+        raise
 
 
 def _prepare_templates(library: DatasetLibrary, info: DatasetInfo) -> None:

@@ -194,15 +194,26 @@ def _upload(store, datasets: dict) -> None:
     # Uploads are kept at once, content-addressed, so the experiment reopens
     # on the same data after a restart; the same files again are one dataset.
     signature = tuple((f.name, f.size, f.file_id) for f in files)
-    if st.session_state.get("exp.upload_signature") == signature:
+    state = st.session_state
+    if state.get("exp.upload_signature") == signature:
+        if state.get("exp.upload_error"):
+            st.error(literal(state["exp.upload_error"]))
         return
     name = ", ".join(f.name for f in files)[:120]
-    record = store.save_dataset(name, [(f.name, f.getvalue()) for f in files])
-    datasets[record.id] = record
-    st.session_state["exp.upload_signature"] = signature
-    st.session_state["exp.dataset"] = record.id
-    st.session_state["exp.wanted_file"] = None
-    st.toast(literal(f"Kept {len(files)} file(s) as dataset {record.name!r}."))
+    state["exp.upload_signature"] = signature
+    state["exp.upload_error"] = None
+    try:
+        with st.spinner(f"Reading {len(files)} file(s)…"):
+            info = resources.ingest_upload(name, files)
+    except ProcanomError as error:
+        # Shown until other files are chosen: nothing was kept.
+        state["exp.upload_error"] = f"Could not read the upload: {error}"
+        st.error(literal(state["exp.upload_error"]))
+        return
+    datasets[info.id] = store.get_dataset(info.id)
+    state["exp.dataset"] = info.id
+    state["exp.wanted_file"] = None
+    st.toast(literal(f"Kept {len(files)} file(s) as dataset {info.name!r}."))
 
 
 def _load_report(info: DatasetInfo) -> None:

@@ -94,3 +94,37 @@ def test_app_experiment_on_a_deleted_dataset_asks_for_data(
     app = app.selectbox(key="exp.dataset").select(other.id).run()
     assert not app.exception, app.exception
     assert not any("no longer in the library" in w.value for w in app.warning)
+
+
+def test_app_data_unreadable_upload_says_why_and_keeps_nothing(repo_root, data_dir):
+    app = _data_page(repo_root)
+    app.file_uploader(key="data.upload").upload("empty.csv", b"", "text/csv").run()
+    app = app.button(key="data.add").click().run()
+
+    assert not app.exception, app.exception
+    assert any("empty.csv" in e.value for e in app.error)
+    assert not ExperimentStore(data_dir).list_datasets()
+
+
+def test_app_data_mapping_edit_keeps_files_mapped_on_their_own(
+    repo_root, data_dir, shared_data
+):
+    store = ExperimentStore(data_dir)
+    library = DatasetLibrary(data_dir)
+    files = [
+        shared_data / "raw/otrf_LSASS_campaign_03_process_creation_only.jsonl",
+        shared_data
+        / "raw/evtx/eas_Lateral_Movement_LM_wmiexec_impacket_sysmon_whoami.evtx",
+    ]
+    info = library.add_to_store(store, files, "Mixed formats")
+    library.close()
+    assert info.mapping.get("files")
+
+    app = _data_page(repo_root)
+    app = app.button(key="data.apply_mapping").click().run()
+
+    assert not app.exception, app.exception
+    with DatasetLibrary(data_dir) as library:
+        again = library.get(info.id)
+    assert again.mapping["files"] == info.mapping["files"]
+    assert again.hosts == info.hosts and again.events == info.events
