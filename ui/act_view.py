@@ -12,8 +12,7 @@ from procanom.errors import ProcanomError
 from procanom.export import to_csv, to_json
 from procanom.scoring import DetectionResult
 from ui import resources
-from ui.experiments_view import short_time
-from ui.text import literal
+from ui.text import literal, short_time
 from ui.workspace import Workspace
 
 #: Outliers explained in the downloads, the most unusual first.

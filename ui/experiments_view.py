@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import streamlit as st
 
 from procanom.errors import ProcanomError, StaleEditError
 from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings
 from procanom.samples import DEFAULT_SAMPLE
-from ui.text import literal
+from ui.text import literal, short_time
 from ui.workspace import open_experiment
 
 EXPERIMENT_PAGE = "pages/experiment.py"
-
-
-def short_time(value: str, seconds: bool = False) -> str:
-    """A stored ISO time as a person reads it: ``2026-12-04 16:41 UTC``.
-
-    ``seconds`` keeps them, where two runs of one minute must differ. A time
-    without a zone is read as UTC (the store writes UTC); text that is not a
-    time is shown as it is.
-    """
-    try:
-        when = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
-    return when.astimezone(UTC).strftime(shape)
 
 
 def _open(experiment_id: str) -> None:

@@ -28,7 +28,7 @@ from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
 from ui import act_view, resources, results_view
-from ui.text import literal
+from ui.text import literal, short_time
 from ui.workspace import (
     METHOD_LABELS,
     RunState,
@@ -768,7 +768,7 @@ def history(workspace: Workspace) -> None:
         [
             {
                 "run": r.id,
-                "time": r.started_at,
+                "time": short_time(r.started_at, seconds=True),
                 "search": r.settings.get("query", ""),
                 "fields": ", ".join(r.settings.get("fields", [])),
                 "method": r.settings.get("method", ""),
@@ -781,7 +781,10 @@ def history(workspace: Workspace) -> None:
         ]
     )
     st.dataframe(table, hide_index=True)
-    labels = {r.id: f"{r.started_at} — {r.num_outliers} outliers" for r in runs}
+    labels = {
+        r.id: f"{short_time(r.started_at, seconds=True)} — {r.num_outliers} outliers"
+        for r in runs
+    }
     st.selectbox("Run", list(labels), format_func=labels.get, key="exp.run")
     st.button(
         "Load this run",

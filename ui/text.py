@@ -1,6 +1,8 @@
-"""Text from events and users, shown literally in Streamlit's markdown."""
+"""Text as the pages show it: event and user text literally, times for people."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 _MARKDOWN_SPECIALS = frozenset("\\`*_[]<>#|~$")
 
@@ -15,3 +17,20 @@ def literal(text: object) -> str:
     alone: at worst they change layout, never content.
     """
     return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
+
+
+def short_time(value: str, seconds: bool = False) -> str:
+    """A stored ISO time as a person reads it: ``2026-12-04 16:41 UTC``.
+
+    ``seconds`` keeps them, where two runs of one minute must differ. A time
+    without a zone is read as UTC (the store writes UTC); text that is not a
+    time is shown as it is.
+    """
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return when.astimezone(UTC).strftime(shape)
