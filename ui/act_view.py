@@ -199,11 +199,13 @@ def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
         key="exp.download_report",
     )
     st.markdown("**Every event with its score**")
+    st.caption(
+        "The scored fields and scores, with every other column of the events"
+        " (up to the events the row detail can load)."
+    )
 
     def ordered() -> pd.DataFrame:
-        return result.annotated.sort_values(
-            ["isOutlier", "anomaly_score"], ascending=False, kind="stable"
-        )
+        return scored_events(result, load_events())
 
     left, right, _ = st.columns([1, 1, 2])
     left.download_button(
@@ -219,6 +221,22 @@ def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
         file_name=f"{stem}.json",
         mime="application/json",
         key="exp.download_json",
+    )
+
+
+def scored_events(result: DetectionResult, events: pd.DataFrame | None) -> pd.DataFrame:
+    """Every scored event, outliers first, with the events' other columns.
+
+    ``events`` are the run's events with every column (None when too many
+    to load): the context an analyst needs in a ticket (user, parent,
+    ids...) beside the scored fields.
+    """
+    frame = result.annotated
+    if events is not None and events.index.equals(frame.index):
+        extra = [c for c in events.columns if c not in frame.columns]
+        frame = frame.join(events[extra])
+    return frame.sort_values(
+        ["isOutlier", "anomaly_score"], ascending=False, kind="stable"
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from app_helpers import button, metric
 from streamlit.testing.v1 import AppTest
 
-from procanom.experiment import DEFAULT_FIELDS
+from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings
 from procanom.explain import Explanation, ValueCount
 from procanom.scoring import ThresholdRule
 from procanom.scoring.conditional import INHERITED_CAUSE
@@ -442,3 +442,25 @@ def test_results_alert_rule_can_count_inherited_outliers(repo_root, data_dir):
     assert any(
         f"{inherited} outliers with probable cause" in c.value for c in app.caption
     )
+
+
+def test_results_every_event_export_carries_the_other_columns(tmp_path):
+    from procanom.library import DatasetLibrary
+    from procanom.samples import SAMPLES
+    from ui.act_view import scored_events
+
+    settings = ExperimentSettings(fields=["Name", "Path"], method="conditional")
+    with DatasetLibrary(tmp_path / "data") as library:
+        info = library.ingest([SAMPLES["otrf-sysmon"].path], "sample")
+        result = library.score(info.id, settings)
+        events = library.search(info.id)
+
+    exported = scored_events(result, events)
+
+    assert {"User", "ParentName", "ParentCommandLine"} <= set(exported.columns)
+    assert len(exported) == result.num_events
+    assert exported["isOutlier"].is_monotonic_decreasing
+    # Values sit on their own event's row.
+    row = exported.index[0]
+    assert exported.loc[row, "User"] == events.loc[row, "User"]
+    assert list(scored_events(result, None).columns) == list(result.annotated.columns)
