@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -328,11 +329,13 @@ def _take_bar_selection(event, name: str) -> None:
 
 
 # --- Table -----------------------------------------------------------------
-def _filtered(result: DetectionResult, frame: pd.DataFrame | None) -> pd.DataFrame:
+def _filtered(
+    result: DetectionResult, context: Callable[[], pd.DataFrame | None]
+) -> pd.DataFrame:
     annotated = result.annotated
     mask = np.ones(len(annotated), dtype=bool)
     for name, value in st.session_state.get("exp.filters", {}).items():
-        source = annotated if name in annotated.columns else frame
+        source = annotated if name in annotated.columns else context()
         if source is None or name not in source.columns:
             continue
         column = source.loc[annotated.index, name].astype("string").fillna("")
@@ -367,16 +370,22 @@ def filter_chips() -> bool:
 
 
 def table(
-    run: RunState, result: DetectionResult, frame: pd.DataFrame | None
+    run: RunState,
+    result: DetectionResult,
+    context: Callable[[], pd.DataFrame | None],
 ) -> object | None:
-    """The Data and Outliers table, outliers first, paged; returns the row picked."""
+    """The Data and Outliers table, outliers first, paged; returns the row picked.
+
+    ``context()`` loads the events' columns beyond the scored ones, needed
+    only to filter on them (a chart's bar of users, say).
+    """
     filters = (
         tuple(sorted(st.session_state.get("exp.filters", {}).items())),
         st.session_state.get("exp.filter.score"),
     )
 
     def ordered() -> tuple[pd.DataFrame, np.ndarray]:
-        rows = _filtered(result, frame)
+        rows = _filtered(result, context)
         order = np.lexsort(
             (-rows["anomaly_score"].to_numpy(), -rows["isOutlier"].to_numpy())
         )

@@ -589,7 +589,10 @@ def results(workspace: Workspace) -> DetectionResult | None:
         st.info("The settings changed since this run: press Detect Outliers again.")
     result = results_view.labelled(workspace, rule)
     results_view.numbers(run, result)
-    context = results_view.context_frame(workspace)
+
+    def context() -> pd.DataFrame | None:
+        # Loaded when a chart or a filter on an unscored field needs it.
+        return results_view.context_frame(workspace)
 
     # A stateful switch rather than st.tabs: the view stays put across the
     # reruns its own buttons cause, and only the view shown is computed.
@@ -601,7 +604,7 @@ def results(workspace: Workspace) -> DetectionResult | None:
         label_visibility="collapsed",
     )
     if view == "Charts":
-        results_view.charts(run, result, context)
+        results_view.charts(run, result, context())
         if results_view.filter_chips():
             # What the selection picked, right under the charts.
             results_view.table(run, result, context)
