@@ -38,7 +38,12 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FIELDS = ["Name", "Path", "CommandLine", "host"]
+if str(REPO) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(REPO))
+
+from procanom.experiment import DEFAULT_FIELDS  # noqa: E402
+
+FIELDS = list(DEFAULT_FIELDS)  # what a new experiment scores
 TARGETS = {100_000: 2.0, 1_000_000: 5.0}
 CHROMIUM_ARGS = [
     "--no-sandbox",
