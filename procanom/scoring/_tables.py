@@ -98,16 +98,30 @@ class PairTable:
 
     @classmethod
     def from_codes(cls, a: np.ndarray, b: np.ndarray, width: int) -> PairTable:
+        return cls.counted(a, b, width)[0]
+
+    @classmethod
+    def counted(
+        cls, a: np.ndarray, b: np.ndarray, width: int
+    ) -> tuple[PairTable, np.ndarray]:
+        """Count the combinations; also return each event's count.
+
+        The second array is what :meth:`lookup` would return for the same
+        codes, had while counting: scoring the events a table was fitted on
+        then needs no lookup.
+        """
         width = max(int(width), 1)
         keys = a.astype(np.int64) * width + b.astype(np.int64)
         if len(keys) == 0:
-            return cls(width, np.zeros(0, np.int64), np.zeros(0, np.int64))
+            empty = np.zeros(0, np.int64)
+            return cls(width, empty, empty.copy()), empty.copy()
         # Hashing is faster than sorting a million keys; sort only the
         # distinct ones so lookups can use a binary search.
         inverse, distinct = pd.factorize(keys)
         counts = np.bincount(inverse, minlength=len(distinct)).astype(np.int64)
         order = np.argsort(distinct, kind="stable")
-        return cls(width, distinct[order].astype(np.int64), counts[order])
+        table = cls(width, distinct[order].astype(np.int64), counts[order])
+        return table, counts[inverse]
 
     def lookup(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Return how many baseline events held each (a, b); 0 if unseen."""

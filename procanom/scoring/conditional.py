@@ -54,7 +54,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -140,6 +140,9 @@ class _Prepared:
     # The fitted frame's own scores, term values and lineage, kept from
     # fitting so that fit_score does not compute them twice.
     scored: tuple | None = None
+    # For the fitted frame: each event's count of each pair, had while
+    # counting, so its terms need no lookup.
+    together: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     def text(self, field: str) -> pa.Array:
         """The key of every event of ``field`` as text."""
@@ -400,12 +403,15 @@ class ConditionalDetector(BaseDetector):
         self.pairs_: dict[tuple[str, str], PairTable] = {}
         self.entropy_: dict[tuple[str, str], np.ndarray] = {}
         n = len(frame)
+        together = {}
         for term in self.terms_:
             if term.given is None:
                 continue
             pair = (term.field, term.given)
             width = len(self.tables_[term.given].values)
-            table = PairTable.from_codes(codes[term.field], codes[term.given], width)
+            table, together[pair] = PairTable.counted(
+                codes[term.field], codes[term.given], width
+            )
             self.pairs_[pair] = table
             if term.relative:
                 self.entropy_[pair] = self._entropy(pair, table, n)
@@ -418,7 +424,7 @@ class ConditionalDetector(BaseDetector):
         self.n_fit_ = n
         parents = link_parents(frame, self.link) if self.lineage > 0 else None
         missing = {f: self._is_empty(keys[f]) for f in keys}
-        prepared = _Prepared(keys, codes, missing, parents)
+        prepared = _Prepared(keys, codes, missing, parents, together=together)
         own, values = self._own_scores(prepared)
         lineage_scores, source = self._lineage(prepared, own)
         prepared.scored = (own, values, lineage_scores, source)
@@ -588,7 +594,9 @@ class ConditionalDetector(BaseDetector):
             given_counts = np.where(
                 b >= 0, self.tables_[term.given].counts[np.maximum(b, 0)], 0
             )
-            together = self.pairs_[pair].lookup(a, b)
+            together = prepared.together.get(pair)
+            if together is None:
+                together = self.pairs_[pair].lookup(a, b)
             p = (together + self.alpha * p_field) / (given_counts + self.alpha)
             surprisal = -np.log(np.minimum(p, 1.0))
             if term.relative:
