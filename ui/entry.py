@@ -17,6 +17,9 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
+CURRENT_PAGE = "app.page"
+PREVIOUS_PAGE = "app.previous_page"
+
 
 def app_frame() -> StreamlitPage:
     """Draw the frame around every page; return the page to run."""
@@ -46,7 +49,17 @@ def app_frame() -> StreamlitPage:
     with st.sidebar:
         # Who gets the credit for allow-list entries when nobody signs in.
         st.text_input("Your name", key="settings.analyst", placeholder="analyst")
+    # Which page the previous run showed: a page can tell it was come back to.
+    state = st.session_state
+    state[PREVIOUS_PAGE] = state.get(CURRENT_PAGE)
+    state[CURRENT_PAGE] = page.url_path
     return page
+
+
+def came_back() -> bool:
+    """Whether this run shows another page than the previous run did."""
+    state = st.session_state
+    return state.get(PREVIOUS_PAGE) != state.get(CURRENT_PAGE)
 
 
 def through_app() -> None:

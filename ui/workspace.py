@@ -21,6 +21,7 @@ from procanom.experiment import ExperimentSettings
 from procanom.samples import DEFAULT_SAMPLE
 from procanom.scoring import DEFAULT_METHOD, METHODS, DetectionResult
 from procanom.store import Experiment
+from ui.entry import came_back
 
 #: The methods as the page lists them.
 METHOD_LABELS = {
@@ -147,10 +148,15 @@ def current(store) -> Workspace | None:
 
 
 def _keep_widgets(workspace: Workspace) -> None:
-    """Put back the settings widgets Streamlit dropped while the page was away."""
+    """Put the settings widgets back as they were when the page was left.
+
+    Streamlit drops (or resets) the state of widgets a run does not draw, so
+    a run that comes back from another page restores the values the page
+    last had; every run of the page then notes them again.
+    """
     state = st.session_state
-    dropped = {k: v for k, v in workspace.widgets.items() if k not in state}
-    state.update(dropped)
+    if came_back():
+        state.update(workspace.widgets)
     workspace.widgets = {
         key: state[key]
         for key in state

@@ -154,3 +154,19 @@ def test_app_leaving_and_coming_back_keeps_the_experiment_settings(repo_root, da
     assert app.multiselect(key="exp.fields").value == FIELDS
     assert app.selectbox(key="exp.method").value == "histogram"
     assert app.text_input(key="exp.query").value == "Name=cmd.exe"
+
+
+def test_app_coming_back_keeps_the_sensitivity_of_a_draft(repo_root, data_dir):
+    app = _create(_app(repo_root), "Sensitivity kept")
+    app = app.button(key="exp.detect").click().run()
+    app.selectbox(key="exp.sensitivity").select("top").run()
+    app.number_input(key="exp.sensitivity_value").set_value(7.0).run()
+    flagged = metric(app, "Outliers")
+
+    app.switch_page("pages/data.py").run()
+    app.switch_page("pages/experiment.py").run()
+
+    assert not app.exception, app.exception
+    assert app.selectbox(key="exp.sensitivity").value == "top"
+    assert app.number_input(key="exp.sensitivity_value").value == 7.0
+    assert metric(app, "Outliers") == flagged
