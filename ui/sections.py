@@ -370,7 +370,14 @@ def fields(info: DatasetInfo) -> None:
     ordered = pd.concat([offered[~uninformative], offered[uninformative]])
     options = ordered["field"].tolist()
 
-    wanted, renamed = _schema_names(st.session_state.get("exp.fields", []), options)
+    state = st.session_state
+    wanted = state.get("exp.fields", [])
+    if not wanted and state.get("exp.fields_for") not in (None, info.id):
+        # Emptied by data without these fields (a dataset picked on the
+        # way): other data starts again from the usual fields.
+        wanted = list(DEFAULT_FIELDS)
+    state["exp.fields_for"] = info.id
+    wanted, renamed = _schema_names(wanted, options)
     if renamed:
         st.info(
             literal(
@@ -534,6 +541,8 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
         disabled=not ready,
         help=None if ready else "Pick at least one field first.",
     )
+    if not ready:
+        st.caption("Pick at least one field to analyze to detect outliers.")
     # A reloaded history run re-runs at once, as in Splunk's experiment.
     if not (clicked or (st.session_state.pop("exp.autorun", False) and ready)):
         return

@@ -184,6 +184,7 @@ def _widget_values(settings: ExperimentSettings) -> dict:
     state["exp.dataset"] = source.dataset_id
     state["exp.wanted_file"] = source.name if source.kind == "file" else None
     state["exp.dataset_gone"] = None
+    state["exp.fields_for"] = None
     state["exp.query"] = settings.query
     state["exp.time_preset"] = time_range.get("preset", "all")
     state["exp.time_earliest"] = time_range.get("earliest") or ""

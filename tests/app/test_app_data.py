@@ -128,3 +128,32 @@ def test_app_data_mapping_edit_keeps_files_mapped_on_their_own(
         again = library.get(info.id)
     assert again.mapping["files"] == info.mapping["files"]
     assert again.hosts == info.hosts and again.events == info.events
+
+
+def test_app_fields_come_back_after_passing_through_other_data(
+    repo_root, data_dir, dataset, tmp_path
+):
+    from app_helpers import button
+
+    from procanom.experiment import DEFAULT_FIELDS
+
+    store, info = dataset
+    odd = tmp_path / "not_processes.csv"
+    odd.write_text("a,b,c\n1,2,3\n4,5,6\n")
+    library = DatasetLibrary(data_dir)
+    other = library.add_to_store(store, [odd], "Not processes")
+    library.close()
+
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Passing through")
+    app = button(app, "Create").click().run()
+    app.radio(key="exp.source_kind").set_value("dataset").run()
+    app = app.selectbox(key="exp.dataset").select(other.id).run()
+    assert app.multiselect(key="exp.fields").value == []
+    assert any("Pick at least one field" in c.value for c in app.caption)
+
+    app = app.selectbox(key="exp.dataset").select(info.id).run()
+
+    assert not app.exception, app.exception
+    fields = app.multiselect(key="exp.fields").value
+    assert fields and set(fields) <= set(DEFAULT_FIELDS)
