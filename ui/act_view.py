@@ -16,7 +16,7 @@ from ui.text import literal, short_time
 from ui.workspace import Workspace
 
 #: Outliers explained in the downloads, the most unusual first.
-EXPLAINED_IN_EXPORTS = 200
+EXPLAINED_IN_EXPORTS = 2_000  # about a second and a half of explaining
 
 
 def compare(workspace: Workspace, result: DetectionResult) -> None:
@@ -176,6 +176,12 @@ def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
         return explained["value"]
 
     st.markdown("**Outliers, with their explanations**")
+    if result.num_outliers > EXPLAINED_IN_EXPORTS:
+        st.caption(
+            f"Explanations are written for the {EXPLAINED_IN_EXPORTS:,} most"
+            f" anomalous of the {result.num_outliers:,} outliers; the others"
+            " are exported with an empty explanation."
+        )
     columns = st.columns(4)
     for column, fmt, mime in (
         (columns[0], "csv", "text/csv"),

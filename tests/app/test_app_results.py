@@ -464,3 +464,15 @@ def test_results_every_event_export_carries_the_other_columns(tmp_path):
     row = exported.index[0]
     assert exported.loc[row, "User"] == events.loc[row, "User"]
     assert list(scored_events(result, None).columns) == list(result.annotated.columns)
+
+
+def test_results_export_says_how_many_outliers_are_explained(
+    repo_root, data_dir, monkeypatch
+):
+    import ui.act_view
+
+    monkeypatch.setattr(ui.act_view, "EXPLAINED_IN_EXPORTS", 10)
+    app = _view(_detected(repo_root, method="conditional"), "Export")
+
+    assert not app.exception, app.exception
+    assert any("10 most anomalous" in c.value for c in app.caption)
