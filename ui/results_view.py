@@ -419,9 +419,11 @@ def table(
         f"**Data and Outliers** ({len(shown_rows):,} events; select a row for"
         " its detail)"
     )
+    # The event number shown, so that an inherited_from value can be found.
+    page_rows.index.name = "event"
     selection = st.dataframe(
         _highlight(page_rows),
-        hide_index=True,
+        hide_index=False,
         on_select="rerun",
         selection_mode="single-row",
         # A new key after the rows moved under a selection (allow-listing):
