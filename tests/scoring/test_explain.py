@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from procanom.errors import ParameterError
+from procanom.experiment import DEFAULT_FIELDS
 from procanom.explain import Quoted, explain, explain_outliers
 from procanom.normalize import normalize
 from procanom.scoring import METHODS, ThresholdRule, detect, make_detector
@@ -26,16 +27,7 @@ LABELS = (
     "source_path",
     "row_id",
 )
-FIELDS = [
-    "Name",
-    "Path",
-    "CommandLine",
-    "host",
-    "User",
-    "ParentName",
-    "ParentPath",
-    "ParentCommandLine",
-]
+FIELDS = list(DEFAULT_FIELDS)
 
 
 @pytest.fixture(scope="module")
