@@ -161,12 +161,13 @@ def _make(
         events_file.name,
         time.perf_counter() - started,
     )
-    _keep(data, kept.parent, kept)
+    _keep(data, kept)
     return data
 
 
-def _keep(data: pa.Table, folder: Path, path: Path) -> None:
+def _keep(data: pa.Table, path: Path) -> None:
     """Write templates for later runs; a failure only costs making them again."""
+    folder = path.parent
     partial = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
         folder.mkdir(exist_ok=True)
