@@ -26,6 +26,7 @@ from procanom.schema._values import (
     STRING,
     accounts,
     basenames,
+    counted,
     decimal_ids,
     first_set,
     hex_logon_ids,
@@ -342,7 +343,7 @@ def _program_warning(
     n = len(events)
     return (
         f"{lead}: the columns are {listed}; expected columns such as {expected}. "
-        f"The {_count(n, 'row')} {_was(n)} kept, but nothing in "
+        f"The {counted(n, 'row')} {_was(n)} kept, but nothing in "
         f"{'it' if n == 1 else 'them'} says which program ran: map a column to "
         "Name, Path or CommandLine, or export the process fields."
     )
@@ -517,7 +518,7 @@ class _Builder:
         if target in _ID_FIELDS:
             value, bad = decimal_ids(value)
             if bad:
-                values = _count(bad, f"{target} value")
+                values = counted(bad, f"{target} value")
                 self.warnings.append(
                     f"{values} {_was(bad, 'is')} neither a decimal nor a 0x-hex "
                     "number; kept as written."
@@ -559,19 +560,19 @@ class _Builder:
         if parsed.unreadable:
             bad = text[text.notna() & (text.str.strip() != "") & parsed.values.isna()]
             self.warnings.append(
-                f"{_count(parsed.unreadable, 'value')} of {name!r} could not be read "
+                f"{counted(parsed.unreadable, 'value')} of {name!r} could not be read "
                 f"as a time (for example {bad.iloc[0]!r}); _time is empty there and "
                 f"{name!r} is kept as written."
             )
         zoneless = int(parsed.zoneless.sum())
         if zoneless and warn_zone and not _is_utc_by_definition(name):
             self.warnings.append(
-                f"{_count(zoneless, 'value')} of {name!r} {_was(zoneless, 'name')} no "
+                f"{counted(zoneless, 'value')} of {name!r} {_was(zoneless, 'name')} no "
                 "time zone; read as UTC."
             )
         if parsed.ambiguous_day_month:
             self.warnings.append(
-                f"{_count(parsed.ambiguous_day_month, 'date')} in {name!r} could be "
+                f"{counted(parsed.ambiguous_day_month, 'date')} in {name!r} could be "
                 "day/month or month/day; read as month/day."
             )
         return parsed.values
@@ -621,7 +622,7 @@ class _Builder:
             moved = int((need & hosts.isin(group)).sum())
             self.warnings.append(
                 f"{record_name!r} differs from {ref_name!r} by a constant "
-                f"{_hours(offset)} on {_names(group)}; {_count(moved, 'event')} "
+                f"{_hours(offset)} on {_names(group)}; {counted(moved, 'event')} "
                 f"without {ref_name!r} {_was(moved)} shifted by that amount to UTC."
             )
         # A record time that is UTC by definition (EVTX's SystemTime) needs
@@ -630,7 +631,7 @@ class _Builder:
         if unaligned.any() and not _is_utc_by_definition(record_name):
             n = int(unaligned.sum())
             self.warnings.append(
-                f"{_count(n, 'event')} {_was(n, 'take')} the time from "
+                f"{counted(n, 'event')} {_was(n, 'take')} the time from "
                 f"{record_name!r} as written (read as UTC): no event of their host "
                 f"has both {record_name!r} and {ref_name!r} to check its zone."
             )
@@ -693,10 +694,6 @@ def _group_hosts(offsets: dict, hosts: pd.Series) -> dict[pd.Timedelta, list[str
         if str(host) in offsets:
             groups.setdefault(offsets[str(host)], []).append(str(host))
     return groups
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _was(n: int, verb: str = "was") -> str:

@@ -15,7 +15,13 @@ import pandas as pd
 
 from procanom.errors import InputFileError
 from procanom.schema._mapping import EVENT_ID_ALIASES, LOG_ALIASES, ColumnIndex
-from procanom.schema._values import by_unique, classify_log, empty, is_unset
+from procanom.schema._values import (
+    by_unique,
+    classify_log,
+    counted,
+    empty,
+    is_unset,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -131,18 +137,18 @@ def no_process_events_error(
     for name in files:
         kinds = other_events_by_file.get(name) or {}
         records = sum(kinds.values())
+        many = counted(records, "record")
         if not records:
             held.append((name, 0, "no records"))
         elif len(files) == 1:
             are = "is" if records == 1 else "are"
-            held.append((name, records, f"its {_count(records)} {are} {_kinds(kinds)}"))
+            held.append((name, records, f"its {many} {are} {_kinds(kinds)}"))
         else:
             held.append(
                 (
                     name,
                     records,
-                    f"{_count(records)}, none of them a process creation: "
-                    f"{_kinds(kinds)}",
+                    f"{many}, none of them a process creation: {_kinds(kinds)}",
                 )
             )
 
@@ -179,7 +185,3 @@ def _kinds(counts: Mapping[str, int]) -> str:
     if more > 0:
         listed += f" and {more} more"
     return listed
-
-
-def _count(records: int) -> str:
-    return f"{records:,} record" + ("" if records == 1 else "s")

@@ -255,3 +255,8 @@ def _classify_log(values: pd.Series) -> pd.Series:
     out = out.mask(security, "security")
     out = out.mask(sysmon, "sysmon")
     return out
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 row", "2,048 rows"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
