@@ -8,8 +8,6 @@ point per event, so a million events stay responsive.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 
 import numpy as np
@@ -25,7 +23,7 @@ from procanom.scoring import DetectionResult, ThresholdRule
 from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.scoring.thresholds import describe_threshold
 from ui import resources
-from ui.text import literal
+from ui.text import code_span, literal
 from ui.workspace import RunState, Workspace, sensitivity_rule
 
 SENSITIVITY = {
@@ -531,24 +529,6 @@ def detail(
         _where_else(frame, rarest.field, rarest.value)
     _same_template(frame, row)
     _feedback(workspace, result, frame, row)
-
-
-def code_span(text: str) -> str:
-    """``text`` as an inline code span that shows it literally, whatever it holds.
-
-    Inside a span markdown renders nothing (no links, emphasis, HTML or
-    LaTeX), so the only ways out are its closing backticks, which are made
-    longer than any run of backticks in ``text``, and a line break, which
-    would end the paragraph: line breaks and control characters become
-    spaces. One space pads each side, which markdown strips again, so a
-    value that starts or ends with a backtick stays whole.
-    """
-    flat = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
-    )
-    longest = max((len(run) for run in re.findall("`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    return f"{fence} {flat} {fence}"
 
 
 def explanation_markdown(explanation) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime
 
 _MARKDOWN_SPECIALS = frozenset("\\`*_[]<>#|~$")
@@ -34,3 +36,21 @@ def short_time(value: str, seconds: bool = False) -> str:
         when = when.replace(tzinfo=UTC)
     shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
     return when.astimezone(UTC).strftime(shape)
+
+
+def code_span(text: str) -> str:
+    """``text`` as an inline code span that shows it literally, whatever it holds.
+
+    Inside a span markdown renders nothing (no links, emphasis, HTML or
+    LaTeX), so the only ways out are its closing backticks, which are made
+    longer than any run of backticks in ``text``, and a line break, which
+    would end the paragraph: line breaks and control characters become
+    spaces. One space pads each side, which markdown strips again, so a
+    value that starts or ends with a backtick stays whole.
+    """
+    flat = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
+    longest = max((len(run) for run in re.findall("`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {flat} {fence}"

@@ -14,7 +14,8 @@ from procanom.explain import Explanation, ValueCount
 from procanom.scoring import ThresholdRule
 from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.store import ExperimentStore
-from ui.results_view import PAGE_SIZES, code_span, explanation_markdown
+from ui.results_view import PAGE_SIZES, explanation_markdown
+from ui.text import code_span
 
 TIMEOUT = 60
 
