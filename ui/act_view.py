@@ -107,8 +107,7 @@ def alerts(workspace: Workspace, result: DetectionResult) -> None:
     if path.strip():
         destinations.append({"type": "file", "path": path.strip()})
     try:
-        # Refused here as `procanom run` would refuse it when delivering.
-        _refuse_files(store, destinations)
+        # The store refuses a file outside the allowed folders.
         store.add_alert_rule(
             workspace.experiment.id,
             threshold=int(threshold),
@@ -139,18 +138,14 @@ def _where_files_go(folders) -> str:
     return f"{text} Full paths need a folder the admin lists in {ALERT_DIRS_ENV}."
 
 
-def _refuse_files(store, destinations) -> None:
-    for destination in destinations:
-        if destination.get("type") == "file":
-            resolve_alert_file(destination.get("path", ""), store.data_dir)
-
-
 def _refused_files(store, destinations) -> list[str]:
     """Why each file destination of a saved rule would not be written."""
     problems = []
     for destination in destinations:
+        if destination.get("type") != "file":
+            continue
         try:
-            _refuse_files(store, [destination])
+            resolve_alert_file(destination.get("path", ""), store.data_dir)
         except ProcanomError as error:
             problems.append(str(error))
     return problems
