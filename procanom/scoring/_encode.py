@@ -28,7 +28,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["EMPTY_VALUE", "EncodedColumn", "encode_column", "as_text_array"]
+__all__ = [
+    "EMPTY_VALUE",
+    "EncodedColumn",
+    "as_text_array",
+    "encode_column",
+    "text_chunks",
+]
 
 #: How the empty value is shown to people (tables, explanations).
 EMPTY_VALUE = ""
@@ -83,6 +89,38 @@ def as_text_array(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
         ``large_string`` or ``string`` values, no nulls; missing and empty
         values are ``""``, lists are joined as described in the module notes.
     """
+    text = _as_text(column)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.chunk(0) if text.num_chunks == 1 else text.combine_chunks()
+    return text
+
+
+def _as_text(
+    column: pd.Series | pa.Array | pa.ChunkedArray,
+) -> pa.Array | pa.ChunkedArray:
+    """:func:`as_text_array` with the chunks of a chunked column left apart."""
+    arrow = text_chunks(column)
+    if arrow.null_count:
+        arrow = pc.fill_null(arrow, "")
+    return arrow
+
+
+def text_chunks(
+    column: pd.Series | pa.Array | pa.ChunkedArray,
+) -> pa.Array | pa.ChunkedArray:
+    """Return ``column`` as Arrow text, as chunked as it is, gaps left null.
+
+    Parameters
+    ----------
+    column : pandas.Series or pyarrow array
+        Any column of event values.
+
+    Returns
+    -------
+    pyarrow.Array or pyarrow.ChunkedArray
+        ``large_string`` or ``string`` values; lists are joined as described
+        in the module notes, missing values are null.
+    """
     if isinstance(column, pd.Series):
         if _is_arrow_text(column.dtype):
             arrow = pa.array(column.array)  # Arrow-backed: no copy of the text
@@ -95,13 +133,8 @@ def as_text_array(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
             )
     else:
         arrow = column
-
-    if isinstance(arrow, pa.ChunkedArray):
-        arrow = arrow.chunk(0) if arrow.num_chunks == 1 else arrow.combine_chunks()
     if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
         arrow = pc.cast(arrow, pa.string())
-    if arrow.null_count:
-        arrow = pc.fill_null(arrow, "")
     return arrow
 
 
@@ -117,9 +150,44 @@ def encode_column(column: pd.Series | pa.Array | pa.ChunkedArray) -> EncodedColu
     -------
     EncodedColumn
     """
-    text = as_text_array(column)
+    text = _as_text(column)
     encoded = pc.dictionary_encode(text)
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    values = encoded.dictionary
+    if isinstance(encoded, pa.ChunkedArray):
+        codes, values = _chunked_codes(encoded, text)
+    else:
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        values = encoded.dictionary
+    codes = codes.astype(np.int64, copy=False)
     counts = np.bincount(codes, minlength=len(values)).astype(np.int64, copy=False)
     return EncodedColumn(codes=codes, values=values, counts=counts)
+
+
+def _chunked_codes(
+    encoded: pa.ChunkedArray, text: pa.ChunkedArray
+) -> tuple[np.ndarray, pa.Array]:
+    """Codes and values of a column encoded chunk by chunk.
+
+    Encoding the chunks as they come spares joining a column of a million
+    strings into one buffer first. Arrow encodes them with one hash table,
+    so every chunk's dictionary is the last one's, in first-seen order over
+    the whole column; should a chunk's differ, the column is joined and
+    encoded again.
+    """
+    if encoded.num_chunks == 0:
+        return np.zeros(0, np.int64), pa.array([], text.type)
+    values = encoded.chunk(encoded.num_chunks - 1).dictionary
+    if all(_same_array(chunk.dictionary, values) for chunk in encoded.chunks):
+        codes = np.concatenate(
+            [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
+        )
+        return codes, values
+    whole = pc.dictionary_encode(text.combine_chunks())
+    return whole.indices.to_numpy(zero_copy_only=False), whole.dictionary
+
+
+def _same_array(a: pa.Array, b: pa.Array) -> bool:
+    # The same buffers (no need to compare a million strings), else equal.
+    same = [x.address if x else None for x in a.buffers()] == [
+        x.address if x else None for x in b.buffers()
+    ]
+    return (same and len(a) == len(b) and a.offset == b.offset) or a.equals(b)
