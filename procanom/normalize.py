@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELD_KINDS",
+    "KnownTemplates",
     "encode_templates",
     "TEMPLATE_SUFFIX",
     "add_templates",
@@ -418,7 +419,53 @@ def _fingerprint() -> str:
 _FINGERPRINT = _fingerprint()
 
 
-def encode_templates(column: pd.Series | pa.Array, kind: str) -> EncodedColumn:
+@dataclass(frozen=True)
+class KnownTemplates:
+    """Templates made ahead for the distinct values of a column.
+
+    A value's template depends on the value alone, so a caller that keeps
+    them (the dataset library keeps them per dataset column) hands them to
+    :func:`encode_templates` instead of having the rules run again.
+
+    Attributes
+    ----------
+    values : pyarrow.Array
+        Distinct raw values; the missing value is ``""``.
+    templates : pyarrow.Array
+        Distinct templates.
+    template_of : numpy.ndarray
+        ``int64`` position in ``templates`` of each value's template.
+    """
+
+    values: pa.Array
+    templates: pa.Array
+    template_of: np.ndarray
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> KnownTemplates:
+        """Build from a table of ``value`` and its ``template``, one row each."""
+        table = table.combine_chunks()
+        values, templates = (
+            _one_chunk(table.column(name)) for name in ("value", "template")
+        )
+        encoded = pc.dictionary_encode(templates)
+        template_of = encoded.indices.to_numpy(zero_copy_only=False)
+        return cls(values, encoded.dictionary, template_of.astype(np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held, in bytes."""
+        return self.values.nbytes + self.templates.nbytes + self.template_of.nbytes
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    # Of a combined table: one chunk, or none when it has no rows.
+    return column.chunk(0) if column.num_chunks else pa.array([], column.type)
+
+
+def encode_templates(
+    column: pd.Series | pa.Array, kind: str, known: KnownTemplates | None = None
+) -> EncodedColumn:
     """Return the templates of ``column`` as codes, distinct templates and counts.
 
     The same as encoding the output of :func:`normalize`
@@ -431,6 +478,11 @@ def encode_templates(column: pd.Series | pa.Array, kind: str) -> EncodedColumn:
     column : pandas.Series or pyarrow.Array
         Raw values of one field. Missing values become ``""``.
     kind : {"name", "path", "command_line", "text"}
+    known : KnownTemplates, optional
+        Templates already made by these rules for the column's values
+        (:func:`template_fingerprint` tells the rules apart). Each event's
+        value is looked up in it; should a value be missing from it, the
+        rules run as without it.
 
     Returns
     -------
@@ -440,6 +492,10 @@ def encode_templates(column: pd.Series | pa.Array, kind: str) -> EncodedColumn:
     from procanom.scoring._encode import EncodedColumn, encode_column
 
     _check_kind(kind)
+    if known is not None:
+        found = _encode_known(column, known)
+        if found is not None:
+            return found
     raw = encode_column(column)
     templates = pc.dictionary_encode(template_values(raw.values, kind))
     # Raw values are in first-seen order, so the first raw value of each
@@ -447,6 +503,34 @@ def encode_templates(column: pd.Series | pa.Array, kind: str) -> EncodedColumn:
     of_raw = templates.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     codes = of_raw[raw.codes]
     values = templates.dictionary
+    counts = np.bincount(codes, minlength=len(values)).astype(np.int64, copy=False)
+    return EncodedColumn(codes=codes, values=values, counts=counts)
+
+
+def _encode_known(
+    column: pd.Series | pa.Array, known: KnownTemplates
+) -> EncodedColumn | None:
+    """:func:`encode_templates` by lookup alone; None if a value is not known."""
+    from procanom.scoring._encode import EncodedColumn, text_chunks
+
+    text = text_chunks(column)
+    # One lookup per event replaces encoding the raw values and then looking
+    # up the distinct ones: a single hash table, of the known values.
+    found = pc.index_in(text, value_set=known.values)
+    if found.null_count:
+        empty = pc.index_in(pa.array([""], known.values.type), known.values)[0]
+        found = pc.if_else(pc.is_null(text), empty, found)
+        if found.null_count:
+            return None
+    if isinstance(found, pa.ChunkedArray):
+        parts = [chunk.to_numpy(zero_copy_only=False) for chunk in found.chunks]
+        positions = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    else:
+        positions = found.to_numpy(zero_copy_only=False)
+    # Numbered in order of first appearance, as encoding every event would.
+    codes, first_seen = pd.factorize(known.template_of[positions])
+    codes = codes.astype(np.int64, copy=False)
+    values = known.templates.take(pa.array(first_seen))
     counts = np.bincount(codes, minlength=len(values)).astype(np.int64, copy=False)
     return EncodedColumn(codes=codes, values=values, counts=counts)
 

@@ -24,13 +24,12 @@ from procanom.experiment import ExperimentSettings
 from procanom.library._catalogue import DatasetInfo, Layout
 from procanom.library._connect import query_arrow
 from procanom.library._templates import TEMPLATED_KINDS
-from procanom.normalize import TEMPLATE_SUFFIX, TEMPLATES_ATTR
+from procanom.normalize import KnownTemplates
 from procanom.profile import is_internal_field, is_label_field
 from procanom.scoring import (
     BaseDetector,
     ConditionalDetector,
     DetectionResult,
-    detect,
     make_detector,
 )
 from procanom.scoring.roles import field_roles, template_kind
@@ -62,12 +61,25 @@ _PLACEHOLDER_HEAD = 200
 
 
 def _text_series(column: pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    # One chunk: the methods read each column several times as one array,
-    # and would otherwise join DuckDB's chunks again at every read.
-    column = pa.chunked_array([column.combine_chunks()], type=column.type)
+    # DuckDB's chunks are kept as they are: joining a million strings into
+    # one buffer costs more than anything read later saves
+    # (procanom.scoring._encode encodes chunk by chunk).
     if not pa.types.is_large_string(column.type):
         column = column.cast(pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(column), index=index, copy=False)
+
+
+def _in_file_order(table: pa.Table) -> pa.Table:
+    """``table`` sorted on its first column, the row number, if it is not.
+
+    A scan and filter keep the file's order in DuckDB (its
+    ``preserve_insertion_order``), which spares sorting a million rows of
+    text; checking it costs one pass over the row numbers.
+    """
+    rows = table.column(0).to_numpy()
+    if len(rows) < 2 or bool(np.all(rows[1:] > rows[:-1])):
+        return table
+    return table.take(pa.array(np.argsort(rows, kind="stable")))
 
 
 @dataclass
@@ -231,17 +243,19 @@ class DatasetView:
             raise ParameterError("offset", "a count of 0 or more", offset)
 
         select = ", ".join([self.row, *(self.stored[c] for c in columns)])
-        sql = (
-            f"SELECT {select} FROM {self.source} WHERE {selection.sql} "
-            f"ORDER BY {self.row}"
-        )
+        sql = f"SELECT {select} FROM {self.source} WHERE {selection.sql}"
         params = list(selection.params)
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        sql += " OFFSET ?"
-        params.append(offset)
+        whole = limit is None and offset == 0
+        if not whole:
+            sql += f" ORDER BY {self.row}"
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(limit)
+            sql += " OFFSET ?"
+            params.append(offset)
         table = query_arrow(self.cursor, sql, params)
+        if whole:
+            table = _in_file_order(table)
         index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
         return pd.DataFrame(
             {
@@ -344,13 +358,13 @@ class DatasetView:
         self,
         selection: _Selection,
         settings: ExperimentSettings,
-        templates: Callable[[str, str], pa.Table] | None = None,
+        templates: Callable[[str, str], KnownTemplates] | None = None,
     ) -> DetectionResult:
         """Score the matching events with the settings' method and fields.
 
         ``templates(stored column, kind)`` returns a column's kept templates
         (:mod:`procanom.library._templates`); a method that compares
-        templates then reads them with the events instead of making them.
+        templates then looks its values up in them instead of making them.
         """
         started = time.perf_counter()
         fields = list(settings.fields)
@@ -373,14 +387,14 @@ class DatasetView:
         # The conditional method also links events to their parent's event:
         # without the link columns it would score without lineage.
         links = [c for c in self.names if c in _LINK_COLUMNS and c not in fields]
-        columns = fields + links
-        kinds = {} if templates is None else _template_kinds(detector, columns)
+        frame = self.search(selection, fields + links, None, 0)
+        kinds = {} if templates is None else _template_kinds(detector)
         if kinds:
-            frame = self._scoring_frame(selection, columns, kinds, templates)
-        else:
-            frame = self.search(selection, columns, None, 0)
+            detector.use_templates(
+                {f: templates(self.layout.stored(f), k) for f, k in kinds.items()}
+            )
         fetched = time.perf_counter() - started
-        result = detect(frame, fields, settings.method, **params)
+        result = detector.fit_score(frame)
         result.seconds = time.perf_counter() - started
         logger.info(
             "%s scored %d events on %s: %d outliers (%s) in %.3f s "
@@ -395,81 +409,15 @@ class DatasetView:
         )
         return result
 
-    def _scoring_frame(
-        self,
-        selection: _Selection,
-        columns: list[str],
-        kinds: dict[str, str],
-        templates: Callable[[str, str], pa.Table],
-    ) -> pd.DataFrame:
-        """Read the matching events with the templates of ``kinds``' fields.
 
-        Each templated field's kept templates are joined on its raw value, so
-        the events come out with a ``<field>_template`` column that the
-        method takes as made (:func:`procanom.normalize.template_column`).
-        """
-        select = [self.row, *(self.stored[c] for c in columns)]
-        joins, registered = [], []
-        try:
-            for i, (field, kind) in enumerate(kinds.items()):
-                table = f"_templates_{i}"
-                self.cursor.register(table, templates(self.layout.stored(field), kind))
-                registered.append(table)
-                joins.append(
-                    f"LEFT JOIN {table} AS _t{i} "
-                    f"ON _t{i}.value = COALESCE(_events.{self.stored[field]}, '')"
-                )
-                select.append(f"_t{i}.template")
-            table = query_arrow(
-                self.cursor,
-                f"SELECT {', '.join(select)} FROM {self.source} AS _events "
-                f"{' '.join(joins)} WHERE {selection.sql} ORDER BY {self.row}",
-                list(selection.params),
-            )
-        finally:
-            for name in registered:
-                self.cursor.unregister(name)
-
-        index = pd.Index(table.column(0).to_numpy(), dtype=np.int64)
-        frame = pd.DataFrame(
-            {
-                name: _text_series(table.column(i + 1), index)
-                for i, name in enumerate(columns)
-            },
-            index=index,
-        )
-        made = {}
-        for i, (field, kind) in enumerate(kinds.items()):
-            column = table.column(len(columns) + 1 + i)
-            if column.null_count:
-                # A value the kept templates lack (never expected): the
-                # method then makes this field's templates itself.
-                logger.warning(
-                    "%s: %d events without kept templates; templating them now",
-                    field,
-                    column.null_count,
-                )
-                continue
-            name = f"{field}{TEMPLATE_SUFFIX}"
-            frame[name] = _text_series(column, index)
-            made[name] = [field, kind]
-        frame.attrs[TEMPLATES_ATTR] = made
-        return frame
-
-
-def _template_kinds(detector: BaseDetector, columns: list[str]) -> dict[str, str]:
+def _template_kinds(detector: BaseDetector) -> dict[str, str]:
     """The fields whose kept templates ``detector`` would use, with their kind."""
     if not isinstance(detector, ConditionalDetector) or not detector.normalize:
         return {}
     fields = list(detector.fields)
     roles = field_roles(fields, detector.roles)
-    kinds = {}
-    for field in fields:
-        kind = template_kind(roles[field])
-        # A column of the data already named like the template is left alone.
-        if kind in TEMPLATED_KINDS and f"{field}{TEMPLATE_SUFFIX}" not in columns:
-            kinds[field] = kind
-    return kinds
+    kinds = {f: template_kind(roles[f]) for f in fields}
+    return {f: kind for f, kind in kinds.items() if kind in TEMPLATED_KINDS}
 
 
 def _note(label: bool, role: str, present: int, distinct: int) -> str:

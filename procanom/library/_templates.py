@@ -12,10 +12,9 @@ command lines, whose templates take longer than DuckDB takes to read the
 whole file, and most datasets are never scored on every column. They are
 kept beside the events file, in ``<events file>.templates/``, one Parquet
 file of ``value`` and ``template`` per stored column and kind; scoring
-registers it with DuckDB and joins it to the events. Events files never
-change once registered, so neither do their templates; templates made by
-other rules (:func:`procanom.normalize.template_fingerprint`) are never
-reused.
+looks each event's value up in it. Events files never change once
+registered, so neither do their templates; templates made by other rules
+(:func:`procanom.normalize.template_fingerprint`) are never reused.
 
 Making them may take seconds, so the app starts it in the background when a
 dataset is opened; a score that needs a column being made meanwhile waits
@@ -39,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from procanom.library._connect import query_arrow
-from procanom.normalize import template_fingerprint, template_values
+from procanom.normalize import KnownTemplates, template_fingerprint, template_values
 from procanom.search import quote_identifier
 
 __all__ = [
@@ -63,7 +62,7 @@ _making_guard = threading.Lock()
 # Parquet costs a fifth of a second per column at every Detect. Kept files
 # never change, so an entry is never stale; the oldest go past the budget.
 _READ_BUDGET_BYTES = 512 * 2**20
-_read: OrderedDict[Path, pa.Table] = OrderedDict()
+_read: OrderedDict[Path, KnownTemplates] = OrderedDict()
 
 
 def _lock_for(kept: Path) -> threading.Lock:
@@ -84,7 +83,7 @@ def discard_templates(events_file: Path) -> None:
 
 def kept_templates(
     conn: duckdb.DuckDBPyConnection, events_file: Path, stored: str, kind: str
-) -> pa.Table:
+) -> KnownTemplates:
     """Return the templates of a stored column, making and keeping them if new.
 
     Parameters
@@ -98,9 +97,9 @@ def kept_templates(
 
     Returns
     -------
-    pyarrow.Table
-        ``value`` (every distinct value of the column, missing as ``""``)
-        and its ``template``.
+    procanom.normalize.KnownTemplates
+        Every distinct value of the column (missing as ``""``) and its
+        template, ready to look up.
     """
     folder = templates_folder(events_file)
     kept = folder / f"{stored}.{kind}.{template_fingerprint()}.parquet"
@@ -117,11 +116,12 @@ def kept_templates(
                 logger.warning("ignoring unreadable templates %s: %s", kept, exc)
         if data is None:
             data = _make(conn, events_file, stored, kind, kept)
-        _remember(kept, data)
-        return data
+        known = KnownTemplates.from_table(data)
+        _remember(kept, known)
+        return known
 
 
-def _remember(kept: Path, data: pa.Table) -> None:
+def _remember(kept: Path, data: KnownTemplates) -> None:
     with _making_guard:
         _read[kept] = data
         while (

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from procanom.errors import InputFileError, ParameterError, StoreError
 from procanom.experiment import ExperimentSettings
@@ -65,6 +64,7 @@ from procanom.library._templates import (
     discard_templates,
     kept_templates,
 )
+from procanom.normalize import KnownTemplates
 from procanom.scoring import DetectionResult
 from procanom.scoring.roles import field_roles, template_kind
 from procanom.search import TimeRange
@@ -745,7 +745,7 @@ class DatasetLibrary:
         selection = view.where(settings.query, settings.time_range, now)
         events_file = self.folder / self._catalogue.get(dataset_id).file
 
-        def templates(stored: str, kind: str) -> pa.Table:
+        def templates(stored: str, kind: str) -> KnownTemplates:
             return kept_templates(view.cursor, events_file, stored, kind)
 
         return view.score(selection, settings, templates)

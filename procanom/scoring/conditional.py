@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,7 +62,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procanom.errors import ParameterError
-from procanom.normalize import encode_templates, template_column
+from procanom.normalize import KnownTemplates, encode_templates, template_column
 from procanom.scoring._base import BaseDetector, Causes, DetectionResult
 from procanom.scoring._encode import EncodedColumn, encode_column
 from procanom.scoring._tables import PairTable, ValueTable
@@ -279,6 +279,29 @@ class ConditionalDetector(BaseDetector):
         self.pthresh = pthresh
         self.threshold = threshold
 
+    def use_templates(self, known: Mapping[str, KnownTemplates]) -> ConditionalDetector:
+        """Take templates already made for some fields' values.
+
+        Templates depend on the value alone, so a caller that keeps them (the
+        dataset library keeps them per dataset column) can hand them over
+        instead of having the rules run again on every distinct value. Scores
+        are the same either way; values the tables lack are templated as
+        usual.
+
+        Parameters
+        ----------
+        known : mapping of str to procanom.normalize.KnownTemplates
+            Per field, templates made by the same rules
+            (:func:`procanom.normalize.template_fingerprint`).
+
+        Returns
+        -------
+        ConditionalDetector
+            This detector.
+        """
+        self._known_templates = dict(known)
+        return self
+
     def _threshold_rule(self) -> ThresholdRule:
         # Scores here are not event probabilities, so Splunk's pthresh is
         # read as the share of events to flag.
@@ -374,7 +397,8 @@ class ConditionalDetector(BaseDetector):
         if made is not None:
             logger.debug("%s: templates from column %s", field, made)
             return encode_column(frame[made])
-        return encode_templates(frame[field], kind)
+        known = getattr(self, "_known_templates", {}).get(field)
+        return encode_templates(frame[field], kind, known)
 
     def _all_keys(self, frame: pd.DataFrame) -> dict[str, EncodedColumn]:
         """Keys of every field, plus the folder of the path for location terms."""

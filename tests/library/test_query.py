@@ -6,11 +6,12 @@ import itertools
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from procanom.errors import NotFoundError, ParameterError, QueryError
 from procanom.io import read_events
-from procanom.library._query import folded_columns
+from procanom.library._query import _in_file_order, folded_columns
 from procanom.profile import profile_fields
 from procanom.search import TimeRange, filter_events
 
@@ -223,3 +224,12 @@ def test_folded_columns_leaves_long_distinct_text_to_the_regex():
         "repeat('x', 60) || i::VARCHAR AS c1, i::VARCHAR AS c2 FROM range(1000) t(i)"
     )
     assert folded_columns(conn.cursor(), ["c0", "c1", "c2"]) == {"c0", "c2"}
+
+
+def test_in_file_order_sorts_rows_read_out_of_order():
+    table = pa.table({"_row": [2, 0, 1], "Name": ["c", "a", "b"]})
+    ordered = _in_file_order(table)
+    assert ordered.column("_row").to_pylist() == [0, 1, 2]
+    assert ordered.column("Name").to_pylist() == ["a", "b", "c"]
+    in_order = table.take([1, 2, 0])
+    assert _in_file_order(in_order) is in_order

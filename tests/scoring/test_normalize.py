@@ -11,6 +11,7 @@ import pytest
 from procanom import normalize as normalize_module
 from procanom.errors import ParameterError
 from procanom.normalize import (
+    KnownTemplates,
     add_templates,
     encode_templates,
     field_kind,
@@ -227,6 +228,45 @@ def test_encode_templates_matches_encoding_every_template(kind):
     assert encoded.values.equals(expected.values)
     np.testing.assert_array_equal(encoded.codes, expected.codes)
     np.testing.assert_array_equal(encoded.counts, expected.counts)
+
+
+def _same_encoding(got, expected) -> None:
+    assert got.values.equals(expected.values)
+    np.testing.assert_array_equal(got.codes, expected.codes)
+    np.testing.assert_array_equal(got.counts, expected.counts)
+
+
+def _known(values: list[str], kind: str) -> KnownTemplates:
+    values = pa.array(values, pa.large_string())
+    table = pa.table({"value": values, "template": template_values(values, kind)})
+    return KnownTemplates.from_table(table)
+
+
+@pytest.mark.parametrize("kind", ["name", "path", "command_line"])
+def test_encode_templates_with_known_templates_matches_making_them(kind):
+    # Chunked, with gaps, as the dataset library reads a column.
+    chunks = [_MIXED_COMMAND_LINES, [None, *_MIXED_COMMAND_LINES[::-1]]]
+    arrow = pa.chunked_array(chunks, pa.large_string())
+    column = pd.Series(pd.arrays.ArrowStringArray(arrow))
+    known = _known(["", *_MIXED_COMMAND_LINES[::-1]], kind)
+    expected = encode_templates(column, kind)
+    _same_encoding(encode_templates(column, kind, known), expected)
+
+
+def test_encode_templates_makes_what_the_known_templates_lack():
+    column = pd.Series(_MIXED_COMMAND_LINES, dtype="string[pyarrow]")
+    known = _known(_MIXED_COMMAND_LINES[:2], "command_line")
+    _same_encoding(
+        encode_templates(column, "command_line", known),
+        encode_templates(column, "command_line"),
+    )
+
+
+def test_encode_column_reads_a_chunked_column_as_one():
+    chunks = [["b", None, "a"], ["a", "", "c"], []]
+    chunked = pa.chunked_array(chunks, pa.string())
+    _same_encoding(encode_column(chunked), encode_column(chunked.combine_chunks()))
+    assert encode_column(chunked).values.to_pylist() == ["b", "", "a", "c"]
 
 
 def test_add_templates_records_its_columns_for_scoring():
