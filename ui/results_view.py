@@ -331,8 +331,11 @@ def _filtered(
     result: DetectionResult, context: Callable[[], pd.DataFrame | None]
 ) -> pd.DataFrame:
     annotated = result.annotated
+    filters = st.session_state.get("exp.filters", {})
+    if not filters and "exp.filter.score" not in st.session_state:
+        return annotated  # a million rows are not copied to keep them all
     mask = np.ones(len(annotated), dtype=bool)
-    for name, value in st.session_state.get("exp.filters", {}).items():
+    for name, value in filters.items():
         source = annotated if name in annotated.columns else context()
         if source is None or name not in source.columns:
             continue

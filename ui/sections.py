@@ -546,6 +546,9 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
     # A reloaded history run re-runs at once, as in Splunk's experiment.
     if not (clicked or (st.session_state.pop("exp.autorun", False) and ready)):
         return
+    # The previous results go first: a million scored events held while as
+    # many are scored again doubles the memory and slows the scoring.
+    workspace.run = None
     with st.status("Detecting outliers…", expanded=False) as status:
         started = dt.datetime.now(dt.UTC)
         clock = time.perf_counter()
