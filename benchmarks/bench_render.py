@@ -2,22 +2,23 @@
 
 For each size the benchmark builds a dataset (``generate.py`` resampling the
 real events, then ``procanom ingest``), saves an experiment on it, starts the
-app, opens the experiment in headless Chromium and presses Detect Outliers.
+app, opens the experiment in headless Chromium and presses Detect Outliers,
+then presses it again on the same page, as an analyst re-runs an experiment.
 It reports:
 
-- ``Detect to table``: the outlier numbers and the first table page drawn;
-- ``idle``: the page finished running;
+- ``Detect to table``: from the click to the outlier numbers and the first
+  table page drawn; for a Detect pressed again, to the page done running
+  with the new table (a little later than the table itself);
 - ``Charts view``: from opening the Charts view to the score chart drawn,
   the first time in the browser session (plotly.js loads) and again.
 
 Targets: under 2 s at 100,000 events and under 5 s at 1,000,000, from
 pressing Detect to the first table page (the page shows one view at a time;
-the charts are drawn when their view is opened, timed apart). The best of
-the rounds is kept; the first Detect on a new server and dataset, pressed as
-soon as the page is idle, is printed beside it, since it may wait for the
-templates being made in the background. The scoring
-alone (``DatasetLibrary.score`` in this process) is printed beside them, so
-the page's own cost is the difference.
+the charts are drawn when their view is opened, timed apart). The best
+Detect is kept; the first, on a new server pressed as soon as the page is
+idle, is printed beside it, since it may wait for the templates being made
+in the background. The scoring alone (``DatasetLibrary.score`` in this
+process) is printed beside them, so the page's own cost is the difference.
 
 Not part of the test suite: run it on demand (a few minutes)::
 
@@ -52,7 +53,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+# The app's element says whether its script is running.
+_SCRIPT_STATE = (
+    "document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state')"
+)
+IDLE = f"() => !['running', 'rerunRequested'].includes({_SCRIPT_STATE})"
+RUNNING = f"() => {_SCRIPT_STATE} === 'running'"
 
 
 def _free_port() -> int:
@@ -124,7 +131,8 @@ def start_app(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"the app did not start; see {log_path}")
 
 
-def measure(url: str, experiment_id: str, chromium: str) -> dict[str, float]:
+def measure(url: str, experiment_id: str, chromium: str, rounds: int) -> dict:
+    """Detect ``rounds`` times in one browser page, as an analyst re-runs it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -134,17 +142,17 @@ def measure(url: str, experiment_id: str, chromium: str) -> dict[str, float]:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(300_000)
         page.goto(f"{url}/experiment?id={experiment_id}")
-        page.get_by_role("button", name="Detect Outliers").wait_for()
+        detect = page.get_by_role("button", name="Detect Outliers")
+        detect.wait_for()
         page.wait_for_function(IDLE)
 
         clicked = time.perf_counter()
-        page.get_by_role("button", name="Detect Outliers").click()
+        detect.click()
         page.locator("[data-testid='stMetric']").first.wait_for()
         page.locator("[class*='st-key-exp-table-'] canvas").first.wait_for()
-        table = time.perf_counter() - clicked
+        first = time.perf_counter() - clicked
         page.wait_for_timeout(100)
         page.wait_for_function(IDLE)
-        idle = time.perf_counter() - clicked
 
         # The Charts view, opened after the table: the first time in a
         # browser session it also loads plotly.js; then once more, warm.
@@ -161,10 +169,24 @@ def measure(url: str, experiment_id: str, chromium: str) -> dict[str, float]:
         views.get_by_text("Charts").click()
         page.locator(".st-key-exp-chart-score .main-svg").first.wait_for()
         charts_warm = time.perf_counter() - opened
+        page.wait_for_function(IDLE)
+        views.get_by_text("Data and Outliers").click()
+        page.wait_for_function(IDLE)
+
+        # Detect again on the same page: done when the page stops running
+        # with the new table drawn (the numbers and table are replaced).
+        again = []
+        for _ in range(rounds - 1):
+            clicked = time.perf_counter()
+            detect.click()
+            page.wait_for_function(RUNNING, polling=50)
+            page.wait_for_function(IDLE)
+            page.locator("[class*='st-key-exp-table-'] canvas").first.wait_for()
+            again.append(time.perf_counter() - clicked)
         browser.close()
     return {
-        "table": table,
-        "idle": idle,
+        "first": first,
+        "again": again,
         "charts_cold": charts_cold,
         "charts_warm": charts_warm,
     }
@@ -207,23 +229,23 @@ def main(argv: list[str] | None = None) -> int:
         log_path = work / f"app-{events}.log"
         server, url = start_app(data_dir, log_path)
         try:
-            rounds = [measure(url, experiment_id, chromium) for _ in range(args.rounds)]
+            seen = measure(url, experiment_id, chromium, args.rounds)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        first = rounds[0]["table"]
-        best = {key: min(r[key] for r in rounds) for key in rounds[0]}
+        best = min([seen["first"], *seen["again"]])
         target = TARGETS.get(events)
         verdict = ""
         if target is not None:
-            verdict = "within" if best["table"] <= target else "OVER"
+            verdict = "within" if best <= target else "OVER"
             verdict = f"  ({verdict} the {target:.0f} s target)"
         scoring = scoring_seconds(data_dir, experiment_id, args.rounds)
+        again = ", ".join(f"{t:.2f}" for t in seen["again"]) or "none"
         print(
-            f"{events:>10,} events: Detect to table {best['table']:5.2f} s"
-            f" (first Detect on the new dataset {first:5.2f} s; idle"
-            f" {best['idle']:5.2f} s); Charts view {best['charts_cold']:5.2f} s"
-            f" first, {best['charts_warm']:5.2f} s again;"
+            f"{events:>10,} events: Detect to table {best:5.2f} s best"
+            f" (first Detect on the new server {seen['first']:5.2f} s;"
+            f" again {again} s); Charts view {seen['charts_cold']:5.2f} s"
+            f" first, {seen['charts_warm']:5.2f} s again;"
             f" scoring alone {scoring:5.2f} s" + verdict
         )
     print(f"data kept in {work}")

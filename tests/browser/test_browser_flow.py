@@ -19,9 +19,11 @@ FIELDS = ",".join(DEFAULT_FIELDS)  # what a new experiment starts with
 
 
 def _wait_for_app(page) -> None:
+    # The app's element says whether its script is still running.
     page.wait_for_selector("[data-testid='stApp']")
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        "() => !['running', 'rerunRequested'].includes(document.querySelector("
+        "'[data-testid=\"stApp\"]').getAttribute('data-test-script-state'))"
     )
 
 
