@@ -156,13 +156,18 @@ class Combination:
         spread = _spread(
             self.together, a.total, self.hosts, a.total_hosts, self.first_seen
         )
+        if b.count == 1:
+            share = "the only event"
+        elif self.together == b.count:
+            share = f"all {b.count:,} events"
+        else:
+            share = f"{self.together:,} of the {b.count:,} events"
         return [
             f"{a.field} ",
             _quote(a.key or a.value),
             f" with {b.field} ",
             _quote(b.key or b.value),
-            f": {spread} ({self.together:,} of the {b.count:,} events with that"
-            f" {b.field})",
+            f": {spread} ({share} with that {b.field})",
         ]
 
     def text(self) -> str:

@@ -81,6 +81,7 @@ def sensitivity(run: RunState) -> ThresholdRule | None:
             min_value=0.0,
             max_value=None if kind == "top" else 100.0,
             step=1.0 if kind == "top" else 0.1,
+            format="%.0f" if kind == "top" else "%.2f",
             key="exp.sensitivity_value",
         )
     return _rule_from_widgets()

@@ -100,9 +100,14 @@ def select_process_events(
 
     warnings = []
     if len(frame) and not keep.any():
+        subject = (
+            "Its one event is not"
+            if len(frame) == 1
+            else f"None of the {len(frame):,} events is"
+        )
         warnings.append(
-            f"None of the {len(frame):,} events is a process creation (Sysmon event "
-            f"1 or Security 4688); they are: {_kinds(other_events)}."
+            f"{subject} a process creation (Sysmon event 1 or Security 4688);"
+            f" {'it is' if len(frame) == 1 else 'they are'}: {_kinds(other_events)}."
         )
     logger.info(
         "event ids in %s: %d of %d rows are process creations",

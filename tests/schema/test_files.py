@@ -89,8 +89,8 @@ def test_to_process_events_file_column_names_files_in_warnings(frame_of):
     result = to_process_events(frame, file_column="file")
     assert len(result.frame) == 2
     assert result.warnings == [
-        "logons.json: None of the 1 events is a process creation (Sysmon event 1 "
-        "or Security 4688); they are: Security/4624 (1)."
+        "logons.json: Its one event is not a process creation (Sysmon event 1 "
+        "or Security 4688); it is: Security/4624 (1)."
     ]
     assert result.other_events_by_file == {
         "a.csv": {},

@@ -10,7 +10,13 @@ import pytest
 
 from procanom.errors import ParameterError
 from procanom.experiment import DEFAULT_FIELDS
-from procanom.explain import Quoted, explain, explain_outliers
+from procanom.explain import (
+    Combination,
+    Quoted,
+    ValueCount,
+    explain,
+    explain_outliers,
+)
 from procanom.normalize import normalize
 from procanom.scoring import METHODS, ThresholdRule, detect, make_detector
 from procanom.scoring.conditional import INHERITED_CAUSE
@@ -198,3 +204,18 @@ def test_explain_lines_set_event_values_apart_from_the_words(pandalab, scored):
         for line in lines
     )
     assert rendered == explanation.text()
+
+
+@pytest.mark.parametrize(
+    ("together", "count", "share"),
+    [
+        (1, 1, "the only event with that ParentName"),
+        (4, 4, "all 4 events with that ParentName"),
+        (2, 40, "2 of the 40 events with that ParentName"),
+    ],
+)
+def test_combination_text_says_how_many_share_the_second_value(together, count, share):
+    name = ValueCount("Name", "cmd.exe", "cmd.exe", 50, 100)
+    parent = ValueCount("ParentName", "w3wp.exe", "w3wp.exe", count, 100)
+    text = Combination(name, parent, together).text()
+    assert text.endswith(f"({share})")
