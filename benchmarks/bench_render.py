@@ -43,6 +43,7 @@ if str(REPO) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(REPO))
 
 from procanom.experiment import DEFAULT_FIELDS  # noqa: E402
+from procanom.scoring import DEFAULT_METHOD  # noqa: E402
 
 FIELDS = list(DEFAULT_FIELDS)  # what a new experiment scores
 TARGETS = {100_000: 2.0, 1_000_000: 5.0}
@@ -212,7 +213,7 @@ def scoring_seconds(data_dir: Path, experiment_id: str, rounds: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--method", default="histogram")
+    parser.add_argument("--method", default=DEFAULT_METHOD)
     parser.add_argument("--rounds", type=int, default=3, help="Detects per size")
     parser.add_argument("--work", type=Path, help="folder for data (kept)")
     args = parser.parse_args(argv)
