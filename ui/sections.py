@@ -145,8 +145,8 @@ def _choose_dataset(datasets: dict) -> bool:
         # Detect would quietly score other data.
         state["exp.dataset_gone"] = state.get("exp.source_name") or chosen
         state["exp.dataset"] = None
-    elif not chosen and not state.get("exp.dataset_gone"):
-        state["exp.dataset"] = next(iter(datasets))
+    # Nothing is picked for the analyst either: the newest upload may be
+    # someone else's, and scoring it unasked would pass for their own data.
     if state.get("exp.dataset_gone") and state.get("exp.dataset") is None:
         st.warning(
             literal(
@@ -164,6 +164,7 @@ def _choose_dataset(datasets: dict) -> bool:
         format_func=lambda i: f"{datasets[i].name} ({len(datasets[i].files)} files)",
     )
     if state.get("exp.dataset") is None:
+        st.caption("Upload files above, or choose a dataset uploaded before.")
         return False
     state.pop("exp.dataset_gone", None)
     state["exp.source_name"] = datasets[state["exp.dataset"]].name
@@ -206,8 +207,10 @@ def _upload(store, datasets: dict) -> None:
         with st.spinner(f"Reading {len(files)} file(s)…"):
             info = resources.ingest_upload(name, files)
     except ProcanomError as error:
-        # Shown until other files are chosen: nothing was kept.
+        # Shown until other files are chosen: nothing was kept, and no
+        # other dataset stands in for these files.
         state["exp.upload_error"] = f"Could not read the upload: {error}"
+        state["exp.dataset"] = None
         st.error(literal(state["exp.upload_error"]))
         return
     datasets[info.id] = store.get_dataset(info.id)
@@ -371,10 +374,16 @@ def fields(info: DatasetInfo) -> None:
     options = ordered["field"].tolist()
 
     state = st.session_state
-    wanted = state.get("exp.fields", [])
-    if not wanted and state.get("exp.fields_for") not in (None, info.id):
-        # Emptied by data without these fields (a dataset picked on the
-        # way): other data starts again from the usual fields.
+    # What the analyst asked for is kept apart from what this data allows:
+    # data lacking some fields (a dataset picked on the way) narrows the
+    # selection shown, not the fields wanted on the next data.
+    shown = list(state.get("exp.fields", []))
+    if state.get("exp.fields_shown") not in (None, shown):
+        state["exp.fields_wanted"] = shown  # changed by the analyst
+    wanted = list(state.get("exp.fields_wanted") or shown)
+    new_data = state.get("exp.fields_for") not in (None, info.id)
+    if new_data and not set(_schema_names(wanted, options)[0]) & set(options):
+        # None of them here: other data starts again from the usual fields.
         wanted = list(DEFAULT_FIELDS)
     state["exp.fields_for"] = info.id
     wanted, renamed = _schema_names(wanted, options)
@@ -395,7 +404,8 @@ def fields(info: DatasetInfo) -> None:
             + ", ".join(literal(m) for m in missing)
             + ": removed from the selection."
         )
-    st.session_state["exp.fields"] = chosen
+    state["exp.fields"] = chosen
+    state["exp.fields_shown"] = chosen
     st.multiselect(
         "Fields to analyze",
         options,

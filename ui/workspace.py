@@ -191,6 +191,8 @@ def _widget_values(settings: ExperimentSettings) -> dict:
     state["exp.time_latest"] = time_range.get("latest") or ""
     state["exp.relative_to"] = time_range.get("relative_to", "latest")
     state["exp.fields"] = list(settings.fields)
+    state["exp.fields_wanted"] = list(settings.fields)
+    state["exp.fields_shown"] = None
     state["exp.numeric"] = list(settings.numeric_fields)
     state["exp.method"] = settings.method
     params = settings.params or {}

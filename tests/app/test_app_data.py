@@ -157,3 +157,61 @@ def test_app_fields_come_back_after_passing_through_other_data(
     assert not app.exception, app.exception
     fields = app.multiselect(key="exp.fields").value
     assert fields and set(fields) <= set(DEFAULT_FIELDS)
+
+
+def test_app_narrower_data_on_the_way_keeps_the_fields_asked_for(
+    repo_root, data_dir, dataset, tmp_path
+):
+    from app_helpers import button
+
+    store, info = dataset
+    narrow = tmp_path / "two_fields.csv"
+    narrow.write_text("host,CommandLine\nPC1,cmd.exe /c whoami\nPC2,notepad.exe\n")
+    library = DatasetLibrary(data_dir)
+    other = library.add_to_store(store, [narrow], "Two fields")
+    library.close()
+
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Narrow first")
+    app = button(app, "Create").click().run()
+    app.radio(key="exp.source_kind").set_value("dataset").run()
+    app = app.selectbox(key="exp.dataset").select(other.id).run()
+    assert set(app.multiselect(key="exp.fields").value) == {"CommandLine", "host"}
+    app = app.run()  # a rerun on the same data does not make the narrowing stick
+
+    app = app.selectbox(key="exp.dataset").select(info.id).run()
+
+    assert not app.exception, app.exception
+    assert len(app.multiselect(key="exp.fields").value) > 2
+
+
+def test_app_uploaded_files_picks_no_dataset_unasked(repo_root, dataset):
+    from app_helpers import button
+
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Own files")
+    app = button(app, "Create").click().run()
+    app = app.radio(key="exp.source_kind").set_value("dataset").run()
+
+    assert not app.exception, app.exception
+    assert app.selectbox(key="exp.dataset").value is None
+    assert not any(b.key == "exp.detect" for b in app.button)
+
+
+def test_app_refused_upload_leaves_no_dataset_to_score(repo_root, dataset):
+    from app_helpers import button
+
+    _, info = dataset
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Bad upload")
+    app = button(app, "Create").click().run()
+    app.radio(key="exp.source_kind").set_value("dataset").run()
+    app = app.selectbox(key="exp.dataset").select(info.id).run()
+
+    app.file_uploader(key="exp.upload").upload("empty.csv", b"", "text/csv")
+    app = app.run()
+
+    assert not app.exception, app.exception
+    assert any("empty.csv" in e.value for e in app.error)
+    assert app.selectbox(key="exp.dataset").value is None
+    assert not any(b.key == "exp.detect" for b in app.button)
