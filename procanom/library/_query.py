@@ -58,6 +58,7 @@ _LINK_COLUMNS = (*GUID_LINK, *PID_LINK, *_HOST_COLUMNS, *_TIME_COLUMNS)
 # spelled for RE2; tests compare both profiles on real data.
 _TYPE_PLACEHOLDER = r"System\.[A-Za-z0-9_.]+(\[\])?"
 _PLACEHOLDER_HEAD = 200
+_PROFILE_BATCH = 24  # columns whose distinct values one statement counts
 
 
 def _text_series(column: pa.ChunkedArray, index: pd.Index) -> pd.Series:
@@ -280,15 +281,23 @@ class DatasetView:
 
         names = self.names
         quoted = [self.stored[n] for n in names]
-        parts = ["count(*)"]
-        for q in quoted:
-            parts.append(f"count(*) FILTER (WHERE length({q}) > 0)")
-            parts.append(f"count(DISTINCT {q}) FILTER (WHERE length({q}) > 0)")
-        row = self.cursor.execute(
-            f"SELECT {', '.join(parts)} FROM {self.source} WHERE {selection.sql}",
-            selection.params,
-        ).fetchone()
-        total = row[0]
+        total = self.count(selection)
+        row = [total]
+        # Each distinct count holds a hash table per thread: a few hundred of
+        # them in one statement (wide JSON exports have that many columns)
+        # run out of DuckDB's memory budget, so they are counted in batches.
+        for start in range(0, len(quoted), _PROFILE_BATCH):
+            parts = []
+            for q in quoted[start : start + _PROFILE_BATCH]:
+                parts.append(f"count(*) FILTER (WHERE length({q}) > 0)")
+                parts.append(f"count(DISTINCT {q}) FILTER (WHERE length({q}) > 0)")
+            row.extend(
+                self.cursor.execute(
+                    f"SELECT {', '.join(parts)} FROM {self.source} "
+                    f"WHERE {selection.sql}",
+                    selection.params,
+                ).fetchone()
+            )
 
         rows = []
         for i, (name, q) in enumerate(zip(names, quoted, strict=True)):

@@ -233,3 +233,20 @@ def test_in_file_order_sorts_rows_read_out_of_order():
     assert ordered.column("Name").to_pylist() == ["a", "b", "c"]
     in_order = table.take([1, 2, 0])
     assert _in_file_order(in_order) is in_order
+
+
+def test_library_profile_of_hundreds_of_columns_stays_in_memory(library, tmp_path):
+    # Wide JSON exports flatten into hundreds of columns; counting the
+    # distinct values of all of them at once ran out of DuckDB's memory.
+    names = ["Name", *(f"EventData.Field{i}" for i in range(300))]
+    rows = [names] + [
+        [f"p{r}.exe", *(f"{r}-{i}" for i in range(300))] for r in range(20)
+    ]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(",".join(row) for row in rows) + "\n")
+    info = library.ingest([path], "Wide")
+
+    profile = library.profile(info.id)
+
+    assert len(profile) >= 300
+    assert set(profile.loc[profile["field"] == "Name", "distinct"]) == {20}
