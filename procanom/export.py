@@ -9,8 +9,14 @@ leave procanom in forms where that text stays text:
   convention for "this is text"). Numeric columns are left alone, so scores
   such as ``-12.5`` stay numbers.
 - JSON: standard escaping; non-finite numbers become ``null``.
-- Terminal: control characters (escape sequences that could recolour or
-  rewrite the screen) are removed; line breaks are shown as ``\\n``.
+- Terminal: line breaks are shown as ``\\n``, and control characters
+  (escape sequences that could recolour or rewrite the screen) as below.
+- Screens (the app, the HTML report, the terminal): invisible characters
+  are shown as ``<U+202E>``. A right-to-left override makes
+  ``x<U+202E>exe.txt`` read as ``xtxt.exe``, the classic disguise of a
+  program as a document; zero-width characters make two different values
+  look the same. An analyst must see them, since they are a finding in
+  themselves. Files (CSV, JSON, Parquet) keep the value exactly as read.
 """
 
 from __future__ import annotations
@@ -26,13 +32,23 @@ __all__ = [
     "FORMULA_PREFIXES",
     "defuse_formula",
     "json_summary",
+    "reveal_hidden",
+    "reveal_hidden_frame",
     "to_csv",
     "to_json",
     "to_terminal",
 ]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e]")
+# Characters that draw nothing or reorder what follows: C0 and C1 controls
+# other than tab and line breaks, bidirectional controls and marks, zero-width
+# and other format characters (the Unicode category Cf), line and paragraph
+# separators, and the byte-order mark.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u061c\u115f\u1160\u17b4\u17b5"
+    "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+    "\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
 
 
 def defuse_formula(value: object) -> object:
@@ -108,8 +124,43 @@ def to_json(frame: pd.DataFrame, **extra: object) -> str:
     return json.dumps({**extra, "results": rows}, ensure_ascii=False, indent=1)
 
 
+def reveal_hidden(text: str) -> str:
+    """Return ``text`` with each invisible character shown as ``<U+XXXX>``.
+
+    Examples
+    --------
+    >>> reveal_hidden("invoice\u202eexe.txt")
+    'invoice<U+202E>exe.txt'
+    >>> reveal_hidden("cmd.exe /c dir")
+    'cmd.exe /c dir'
+    """
+    return _HIDDEN.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+def reveal_hidden_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with :func:`reveal_hidden` applied to its text cells.
+
+    Only columns that hold such a character are copied, so the usual frame,
+    with none, comes back as it is.
+    """
+    changed = {}
+    for name in _text_columns(frame):
+        column = frame[name]
+        text = column.astype("string")
+        hidden = text.str.contains(_HIDDEN, na=False).to_numpy(dtype=bool)
+        if hidden.any():
+            revealed = (
+                column.astype(object)
+                if isinstance(column.dtype, pd.CategoricalDtype)
+                else column.copy()
+            )
+            revealed.iloc[hidden] = text[hidden].map(reveal_hidden).to_numpy()
+            changed[name] = revealed
+    return frame.assign(**changed) if changed else frame
+
+
 def to_terminal(value: object) -> str:
     """Return ``value`` as text safe to print in a terminal."""
     text = "" if value is None or value is pd.NA else str(value)
     text = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
-    return _CONTROL.sub("", text.replace("\t", " "))
+    return reveal_hidden(text.replace("\t", " "))

@@ -11,7 +11,9 @@ a histogram of scores with the threshold, the outliers by probable cause
 (plotly, with plotly.js inlined so it opens offline, about 4 MB), and the
 table of the most anomalous outliers with their explanations. Every value
 from the events goes through :func:`html.escape`; chart labels too, since
-plotly reads a few HTML tags in labels. Scores are binned before charting,
+plotly reads a few HTML tags in labels. Invisible characters, such as a
+right-to-left override that disguises a program's name, are shown as
+``<U+202E>`` (:func:`procanom.export.reveal_hidden`). Scores are binned before charting,
 so the file's size does not grow with the number of events.
 """
 
@@ -212,7 +214,7 @@ def _cell(value: object, limit: int = CELL_LIMIT) -> str:
     text = str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return html.escape(text)
+    return html.escape(export.reveal_hidden(text))
 
 
 def _score_chart(result: DetectionResult) -> Any:
@@ -263,7 +265,7 @@ def _cause_chart(result: DetectionResult) -> Any:
         go.Bar(
             x=counts.to_numpy().tolist(),
             # Plotly reads some HTML in labels; field names come from the data.
-            y=[html.escape(str(label)) for label in counts.index],
+            y=[html.escape(export.reveal_hidden(str(label))) for label in counts.index],
             orientation="h",
             marker_color="#d95f02",
         )
@@ -413,9 +415,9 @@ def html_report(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)} · procanom report</title>",
+        f"<title>{html.escape(export.reveal_hidden(title))} · procanom report</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
+        f"<h1>{html.escape(export.reveal_hidden(title))}</h1>",
         f'<table class="numbers">{numbers}</table>',
         f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else "",
         "<h2>Score distribution</h2>",

@@ -9,7 +9,7 @@ from procanom import report
 from procanom.alerts import ALERT_DIRS_ENV, alert_dirs, evaluate, resolve_alert_file
 from procanom.compare import compare_outliers
 from procanom.errors import ProcanomError
-from procanom.export import to_csv, to_json
+from procanom.export import reveal_hidden_frame, to_csv, to_json
 from procanom.scoring import DetectionResult
 from ui import resources
 from ui.text import literal, short_time
@@ -49,9 +49,11 @@ def compare(workspace: Workspace, result: DetectionResult) -> None:
     for warning in comparison.warnings:
         st.warning(warning)
     new_tab, gone_tab, changed_tab = st.tabs(["New", "Gone", "Count changed"])
-    new_tab.dataframe(comparison.new_outliers, hide_index=True)
-    gone_tab.dataframe(comparison.gone_outliers, hide_index=True)
-    changed_tab.dataframe(comparison.counts_changed, hide_index=True)
+    new_tab.dataframe(reveal_hidden_frame(comparison.new_outliers), hide_index=True)
+    gone_tab.dataframe(reveal_hidden_frame(comparison.gone_outliers), hide_index=True)
+    changed_tab.dataframe(
+        reveal_hidden_frame(comparison.counts_changed), hide_index=True
+    )
 
 
 def alerts(workspace: Workspace, result: DetectionResult) -> None:

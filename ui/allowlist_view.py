@@ -16,6 +16,7 @@ import streamlit as st
 
 from procanom.allowlist import allowlist_from_csv, allowlist_to_csv
 from procanom.errors import InputFileError, ProcanomError
+from procanom.export import reveal_hidden_frame
 from procanom.store import AllowEntry
 from ui import resources
 from ui.text import literal
@@ -129,7 +130,7 @@ def _table(entries: Sequence[AllowEntry], titles: dict[str, str], uses) -> None:
             }
         )
     st.dataframe(
-        pd.DataFrame(rows).astype({"matched": "Int64"}),
+        reveal_hidden_frame(pd.DataFrame(rows).astype({"matched": "Int64"})),
         hide_index=True,
         column_config={
             "matched": st.column_config.NumberColumn(

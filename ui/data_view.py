@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from procanom.errors import ProcanomError
+from procanom.export import reveal_hidden_frame
 from procanom.library import DatasetInfo
 from procanom.schema import PROCESS_FIELDS
 from ui import resources
@@ -119,7 +120,10 @@ def dataset_detail(store, library, info: DatasetInfo) -> None:
         ["Preview", "Fields", "Field mapping", "Rename or delete"]
     )
     with preview:
-        st.dataframe(resources.preview(info.id, info.updated_at), hide_index=True)
+        st.dataframe(
+            reveal_hidden_frame(resources.preview(info.id, info.updated_at)),
+            hide_index=True,
+        )
         st.caption(f"The first events of {info.events:,}.")
     with profile:
         _profile(info)
@@ -137,7 +141,7 @@ def _profile(info: DatasetInfo) -> None:
         )
     )
     st.dataframe(
-        shown[
+        reveal_hidden_frame(shown)[
             [
                 "field",
                 "present_pct",

@@ -8,6 +8,7 @@ point per event, so a million events stay responsive.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +20,7 @@ from procanom.allowlist import apply_allowlist, conditions_from_row
 from procanom.errors import ProcanomError
 from procanom.experiment import ExperimentSettings
 from procanom.explain import Quoted
+from procanom.export import reveal_hidden, reveal_hidden_frame
 from procanom.scoring import DetectionResult, ThresholdRule
 from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.scoring.thresholds import describe_threshold
@@ -159,7 +161,7 @@ def _bar(labels, counts, title: str, colors=None) -> go.Figure:
     figure = go.Figure(
         go.Bar(
             x=list(counts),
-            y=[str(v) if str(v) else "(empty)" for v in labels],
+            y=[_chart_label(v) for v in labels],
             orientation="h",
             marker_color=colors or _ACCENT,
             customdata=[str(v) for v in labels],
@@ -173,6 +175,12 @@ def _bar(labels, counts, title: str, colors=None) -> go.Figure:
         clickmode="event+select",
     )
     return figure
+
+
+def _chart_label(value: object) -> str:
+    # Plotly renders a few HTML tags in labels, and these come from events.
+    text = str(value)
+    return html.escape(reveal_hidden(text)) if text else "(empty)"
 
 
 def score_chart(result: DetectionResult) -> go.Figure:
@@ -411,7 +419,7 @@ def table(
         for c in ("inherited_from", "first_seen", "suppressed_by")
         if c in shown_rows.columns
     ]
-    page_rows = shown_rows.iloc[positions][columns].copy()
+    page_rows = reveal_hidden_frame(shown_rows.iloc[positions][columns].copy())
     # The grid draws a missing value, and an empty category, as "None": these
     # columns are shown as plain text, empty where there is nothing to say.
     for column in ("probable_cause", "inherited_from", "first_seen", "suppressed_by"):
@@ -504,7 +512,7 @@ def detail(
                 [
                     {
                         "field": v.field,
-                        "value": v.value,
+                        "value": reveal_hidden(str(v.value)),
                         "events with it": v.count,
                         "share": v.count / max(v.total, 1),
                         "hosts": v.hosts,
@@ -527,7 +535,10 @@ def detail(
     rarest = explanation.rarest_value
     with st.expander("Raw event"):
         st.json(
-            {k: (None if pd.isna(v) else str(v)) for k, v in frame.loc[row].items()}
+            {
+                k: (None if pd.isna(v) else reveal_hidden(str(v)))
+                for k, v in frame.loc[row].items()
+            }
         )
     if rarest is not None:
         _where_else(frame, rarest.field, rarest.value)
@@ -562,7 +573,7 @@ def _where_else(frame: pd.DataFrame, field: str, value: str) -> None:
         )
     if facts:
         st.caption("; ".join(facts))
-    st.dataframe(same.head(20), hide_index=True)
+    st.dataframe(reveal_hidden_frame(same.head(20)), hide_index=True)
 
 
 def _same_template(frame: pd.DataFrame, row) -> None:
@@ -578,8 +589,8 @@ def _same_template(frame: pd.DataFrame, row) -> None:
     same = frame[(templates == template).to_numpy()]
     st.markdown(f"**Similar events: same command-line template** ({len(same):,})")
     st.caption("Template:")
-    st.code(str(template)[:1000], language=None)
-    st.dataframe(same.head(20), hide_index=True)
+    st.code(reveal_hidden(str(template)[:1000]), language=None)
+    st.dataframe(reveal_hidden_frame(same.head(20)), hide_index=True)
 
 
 def _tree_chart(explanation, frame: pd.DataFrame, row) -> go.Figure:
@@ -597,7 +608,7 @@ def _tree_chart(explanation, frame: pd.DataFrame, row) -> go.Figure:
         per_level[depth] = per_level.get(depth, 0) + 1
         x.append(per_level[depth])
         y.append(-depth)
-        text.append(str(node.get("Name") or node.get("row")))
+        text.append(_chart_label(node.get("Name") or node.get("row")))
         colors.append(_ACCENT if kind == "event" else _MUTED)
     edges_x, edges_y = [], []
     event_index = next(i for i, (k, _) in enumerate(nodes) if k == "event")

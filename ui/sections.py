@@ -20,6 +20,7 @@ import procanom
 from procanom import export
 from procanom.errors import ProcanomError, QueryError, StaleEditError
 from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings, fingerprint
+from procanom.export import reveal_hidden_frame
 from procanom.library import DatasetInfo
 from procanom.profile import NEAR_UNIQUE_SHARE
 from procanom.samples import SAMPLES
@@ -242,7 +243,11 @@ def _load_report(info: DatasetInfo) -> None:
     if info.rows_skipped:
         with st.expander(f"{info.rows_skipped:,} rows could not be read"):
             st.dataframe(
-                pd.DataFrame(info.skipped, columns=["file", "line", "reason", "text"]),
+                reveal_hidden_frame(
+                    pd.DataFrame(
+                        info.skipped, columns=["file", "line", "reason", "text"]
+                    )
+                ),
                 hide_index=True,
             )
 

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
+from procanom.export import reveal_hidden
+
 _MARKDOWN_SPECIALS = frozenset("\\`*_[]<>#|~$")
 
 
@@ -16,9 +18,12 @@ def literal(text: object) -> str:
     backticks, links, HTML or ``$`` (LaTeX in Streamlit): the characters
     that start markup are backslash-escaped, so ``<script>`` or
     ``[x](javascript:...)`` stay text. Others (``-``, ``.``, ``:``) are left
-    alone: at worst they change layout, never content.
+    alone: at worst they change layout, never content. Invisible characters
+    are shown as ``<U+202E>`` first, so none can reorder or hide what follows.
     """
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in str(text))
+    return "".join(
+        "\\" + c if c in _MARKDOWN_SPECIALS else c for c in reveal_hidden(str(text))
+    )
 
 
 def short_time(value: str, seconds: bool = False) -> str:
@@ -44,12 +49,14 @@ def code_span(text: str) -> str:
     Inside a span markdown renders nothing (no links, emphasis, HTML or
     LaTeX), so the only ways out are its closing backticks, which are made
     longer than any run of backticks in ``text``, and a line break, which
-    would end the paragraph: line breaks and control characters become
-    spaces. One space pads each side, which markdown strips again, so a
-    value that starts or ends with a backtick stays whole.
+    would end the paragraph: line breaks and tabs become spaces, and other
+    invisible characters are shown as ``<U+202E>``. One space pads each side,
+    which markdown strips again, so a value that starts or ends with a
+    backtick stays whole.
     """
     flat = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in reveal_hidden(text)
     )
     longest = max((len(run) for run in re.findall("`+", flat)), default=0)
     fence = "`" * (longest + 1)

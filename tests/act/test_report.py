@@ -97,6 +97,14 @@ def html_escaped(text: str) -> str:
     return html.escape(text)
 
 
+def test_html_report_names_characters_that_disguise_a_value():
+    rows = [{"Name": "cmd.exe"}] * 30 + [{"Name": "invoice\u202eexe.txt"}]
+    result = small_result(rows, ["Name"], cutoff=False)
+    page = html_report(None, None, result)
+    assert "\u202e" not in page
+    assert "invoice&lt;U+202E&gt;exe.txt" in page
+
+
 def test_html_report_escapes_field_names_in_the_charts():
     rows = [{"<img src=x onerror=alert(1)>": "a"}] * 30 + [
         {"<img src=x onerror=alert(1)>": "b"}

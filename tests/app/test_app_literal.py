@@ -25,3 +25,11 @@ def test_literal_escapes_every_markdown_special(text):
     # ...so nothing markdown acts on is left bare.
     for special in "<>[]*_`$|#":
         assert special not in escaped.replace("\\" + special, "")
+
+
+def test_literal_names_characters_that_reorder_or_hide_text():
+    # Shown as is, "x\u202eexe.txt" reads "xtxt.exe".
+    assert literal("x\u202eexe.txt") == "x<U+202E>exe.txt".replace("<", "\\<").replace(
+        ">", "\\>"
+    )
+    assert "\u200b" not in literal("svc\u200bhost.exe")

@@ -394,6 +394,7 @@ def test_experiment_list_shows_the_last_run_in_minutes_utc(repo_root, data_dir):
         "[click](javascript:alert(1)) <b>x</b> **bold** $x^2$ :red[x]",
         "two\nlines\r\n# heading\u2028- item",
         " padded ",
+        "invoice\u202eexe.txt",
     ],
 )
 def test_code_span_shows_any_value_literally(value):
@@ -403,7 +404,9 @@ def test_code_span_shows_any_value_literally(value):
     # One line, closed only by its own fence, and the value whole inside it.
     assert span.endswith(fence) and "\n" not in span and "\r" not in span
     assert not re.search(f"(?<!`){fence}(?!`)", inner)
-    flat = re.sub(r"[\n\r\u2028]", " ", value)
+    # Line breaks become spaces; what draws nothing or reorders is named.
+    flat = re.sub(r"[\n\r]", " ", value)
+    flat = flat.replace("\u2028", "<U+2028>").replace("\u202e", "<U+202E>")
     assert inner == f" {flat} "
 
 
@@ -477,3 +480,27 @@ def test_results_export_says_how_many_outliers_are_explained(
 
     assert not app.exception, app.exception
     assert any("10 most anomalous" in c.value for c in app.caption)
+
+
+def test_results_show_a_disguised_name_for_what_it_is(repo_root, data_dir):
+    rows = ["Name,Path,host"]
+    rows += ["cmd.exe,C:\\Windows\\System32\\cmd.exe,ws1"] * 40
+    rows += ["invoice\u202eexe.txt,C:\\Users\\a\\invoice\u202eexe.txt,ws1"]
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Disguise")
+    app = button(app, "Create").click().run()
+    app.radio(key="exp.source_kind").set_value("dataset").run()
+    upload = "\n".join(rows).encode("utf-8")
+    app.file_uploader(key="exp.upload").upload("disguise.csv", upload, "text/csv")
+    app = app.run()
+    app = app.button(key="exp.detect").click().run()
+    assert not app.exception, app.exception
+
+    table, _ = _table(app)
+    assert table["Name"].iloc[0] == "invoice<U+202E>exe.txt"
+    app = _select_row(app, 0)
+    assert not app.exception, app.exception
+    page = " ".join(m.value for m in app.markdown)
+    assert "\u202e" not in page and "<U+202E>" in page
+    detail = next(d.value for d in app.dataframe if "contribution" in d.value.columns)
+    assert "\u202e" not in "".join(detail["value"])
