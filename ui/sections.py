@@ -18,7 +18,7 @@ import streamlit as st
 
 import procanom
 from procanom import export
-from procanom.errors import ProcanomError, QueryError, StaleEditError
+from procanom.errors import ParameterError, ProcanomError, QueryError, StaleEditError
 from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings, fingerprint
 from procanom.export import reveal_hidden_frame
 from procanom.library import DatasetInfo
@@ -506,14 +506,29 @@ def method() -> None:
             for name, spec in tunable.items():
                 key = f"exp.param.{chosen}.{name}"
                 st.session_state.setdefault(key, spec.default)
+                # Every tunable number is a weight, count or share: none is
+                # negative, so the box refuses what the method would.
                 if isinstance(spec.default, bool):
                     st.checkbox(name, key=key, help=spec.help)
                 elif isinstance(spec.default, int):
-                    st.number_input(name, key=key, help=spec.help, step=1)
+                    st.number_input(name, key=key, help=spec.help, step=1, min_value=0)
                 else:
-                    st.number_input(name, key=key, help=spec.help, format="%g")
+                    st.number_input(
+                        name, key=key, help=spec.help, format="%g", min_value=0.0
+                    )
+            st.button(
+                "Reset to defaults",
+                key="exp.param_reset",
+                on_click=_reset_parameters,
+                args=(chosen,),
+            )
     _baseline()
     st.text_area("Notes", key="exp.notes", height=80)
+
+
+def _reset_parameters(method: str) -> None:
+    for name, spec in method_parameters(method).items():
+        st.session_state[f"exp.param.{method}.{name}"] = spec.default
 
 
 def _baseline() -> None:
@@ -572,7 +587,7 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
             result = _score(info, settings)
         except ProcanomError as error:
             status.update(label="Detection failed", state="error")
-            st.error(literal(error))
+            st.error(literal(_detect_error(error, settings.method)))
             return
         status.update(label=f"Scored {result.num_events:,} events", state="complete")
     workspace.run = RunState(
@@ -586,6 +601,16 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
         dataset_id=info.id,
     )
     st.session_state["exp.page"] = 1
+
+
+def _detect_error(error: ProcanomError, method: str) -> str:
+    """The error in words, with where to fix a method parameter's value."""
+    if isinstance(error, ParameterError) and error.name in method_parameters(method):
+        return (
+            f"{error} Change it under 4. Method, {method} parameters, or press"
+            " Reset to defaults there."
+        )
+    return str(error)
 
 
 def _score(info: DatasetInfo, settings: ExperimentSettings) -> DetectionResult:

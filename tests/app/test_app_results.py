@@ -504,3 +504,18 @@ def test_results_show_a_disguised_name_for_what_it_is(repo_root, data_dir):
     assert "\u202e" not in page and "<U+202E>" in page
     detail = next(d.value for d in app.dataframe if "contribution" in d.value.columns)
     assert "\u202e" not in "".join(detail["value"])
+
+
+def test_results_parameter_out_of_range_says_where_and_resets(repo_root, data_dir):
+    app = _detected(repo_root, method="conditional")
+    app.number_input(key="exp.param.conditional.alpha").set_value(0.0).run()
+    app = app.button(key="exp.detect").click().run()
+    assert not app.exception, app.exception
+    (error,) = [e.value for e in app.error]
+    assert error.startswith("alpha must be a number above 0; got 0.0.")
+    assert "conditional parameters" in error and "Reset to defaults" in error
+
+    app = app.button(key="exp.param_reset").click().run()
+    assert app.number_input(key="exp.param.conditional.alpha").value == 3.0
+    app = app.button(key="exp.detect").click().run()
+    assert not app.error and metric(app, "Outliers") > 0
