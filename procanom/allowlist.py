@@ -410,6 +410,7 @@ def allowlist_from_csv(
     experiment_id: str | None = None,
     author: str = "",
     source: str = "allow-list CSV",
+    problems: list[str] | None = None,
 ) -> list[AllowEntry]:
     """Read allow-list entries from a CSV lookup table.
 
@@ -430,6 +431,11 @@ def allowlist_from_csv(
         Author of rows that name none.
     source : str
         The file's name, for messages.
+    problems : list of str, optional
+        When given, a row that cannot be read is skipped and described here
+        (``"line 7: column match holds 'glob'; ..."``) instead of stopping
+        the import; the rows after text that is not CSV at all are not read,
+        and that is said too.
 
     Returns
     -------
@@ -440,7 +446,8 @@ def allowlist_from_csv(
     Raises
     ------
     InputFileError
-        Naming the line and column of a value that cannot be read, a row
+        If the header cannot be used; and, unless ``problems`` is given,
+        naming the line and column of a value that cannot be read, a row
         with no condition (it would suppress every outlier), or an entry
         scoped to an experiment when ``experiment_id`` is not given.
     """
@@ -459,61 +466,94 @@ def allowlist_from_csv(
         )
 
     entries = []
-    for row in reader:
-        line = reader.line_num
+    end = reader.line_num
+    while True:
+        start = end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            if problems is None:
+                raise InputFileError(
+                    source, f"is not readable as CSV ({error})", start
+                ) from None
+            problems.append(
+                f"line {start}: not readable as CSV ({error}); the rows after it"
+                " were not read"
+            )
+            break
+        end = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
-            raise InputFileError(
-                source, f"has {len(row)} values; the header has {len(header)}", line
+        try:
+            entries.append(
+                _entry_from_row(
+                    header, fields, row, start, experiment_id, author, source
+                )
             )
-        record = {name: _restore(cell) for name, cell in zip(header, row, strict=True)}
-        conditions = {
-            name: record[name] for name in fields if record[name] != ANY_VALUE
-        }
-        if not conditions:
-            raise InputFileError(
-                source,
-                "has no condition (every field is '*'); it would suppress every"
-                " outlier",
-                line,
-            )
-        match = record.get("match", "").strip().lower() or (
-            "pattern" if any("*" in v for v in conditions.values()) else "literal"
-        )
-        if match not in ALLOW_MATCHES:
-            raise InputFileError(
-                source,
-                f"column match holds {match!r}; expected " + " or ".join(ALLOW_MATCHES),
-                line,
-            )
-        scope = record.get("scope", "").strip().lower() or (
-            "experiment" if experiment_id else "global"
-        )
-        if scope not in ALLOW_SCOPES:
-            raise InputFileError(
-                source,
-                f"column scope holds {scope!r}; expected " + " or ".join(ALLOW_SCOPES),
-                line,
-            )
-        if scope == "experiment" and not experiment_id:
-            raise InputFileError(
-                source,
-                "holds an entry for one experiment; import it into an experiment",
-                line,
-            )
-        entries.append(
-            AllowEntry(
-                id=None,
-                scope=scope,
-                experiment_id=experiment_id if scope == "experiment" else None,
-                conditions=conditions,
-                match=match,
-                reason=record.get("reason", ""),
-                author=record.get("author", "") or author,
-                created_at=record.get("created_at", "").strip(),
-                enabled=_flag(record.get("enabled", ""), source, line),
-            )
-        )
+        except InputFileError as error:
+            if problems is None:
+                raise
+            problems.append(f"line {error.line}: {error.problem}")
     logger.info("read %d allow-list entries from %s", len(entries), source)
     return entries
+
+
+def _entry_from_row(
+    header: list[str],
+    fields: list[str],
+    row: list[str],
+    line: int,
+    experiment_id: str | None,
+    author: str,
+    source: str,
+) -> AllowEntry:
+    """One CSV record, starting on ``line``, as an entry."""
+    if len(row) != len(header):
+        raise InputFileError(
+            source, f"has {len(row)} values; the header has {len(header)}", line
+        )
+    record = {name: _restore(cell) for name, cell in zip(header, row, strict=True)}
+    conditions = {name: record[name] for name in fields if record[name] != ANY_VALUE}
+    if not conditions:
+        raise InputFileError(
+            source,
+            "has no condition (every field is '*'); it would suppress every outlier",
+            line,
+        )
+    match = record.get("match", "").strip().lower() or (
+        "pattern" if any("*" in v for v in conditions.values()) else "literal"
+    )
+    if match not in ALLOW_MATCHES:
+        raise InputFileError(
+            source,
+            f"column match holds {match!r}; expected " + " or ".join(ALLOW_MATCHES),
+            line,
+        )
+    scope = record.get("scope", "").strip().lower() or (
+        "experiment" if experiment_id else "global"
+    )
+    if scope not in ALLOW_SCOPES:
+        raise InputFileError(
+            source,
+            f"column scope holds {scope!r}; expected " + " or ".join(ALLOW_SCOPES),
+            line,
+        )
+    if scope == "experiment" and not experiment_id:
+        raise InputFileError(
+            source,
+            "holds an entry for one experiment; import it into an experiment",
+            line,
+        )
+    return AllowEntry(
+        id=None,
+        scope=scope,
+        experiment_id=experiment_id if scope == "experiment" else None,
+        conditions=conditions,
+        match=match,
+        reason=record.get("reason", ""),
+        author=record.get("author", "") or author,
+        created_at=record.get("created_at", "").strip(),
+        enabled=_flag(record.get("enabled", ""), source, line),
+    )

@@ -7,16 +7,16 @@ choosing another entry starts from that entry's saved values.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import streamlit as st
 
 from procanom.allowlist import allowlist_from_csv, allowlist_to_csv
-from procanom.errors import InputFileError, ProcanomError
+from procanom.errors import ProcanomError
 from procanom.export import reveal_hidden_frame
+from procanom.schema import PROCESS_FIELDS
 from procanom.store import AllowEntry
 from ui import resources
 from ui.text import literal
@@ -424,6 +424,9 @@ def _import(store, titles: dict[str, str], default_scope: str) -> None:
 
     if saved:
         st.success(literal(f"Added {len(saved)} entries from {upload.name}."))
+        known = _known_fields(store)
+        for note in unknown_field_notes(saved, known):
+            st.warning(literal(f"{upload.name}: {note}"))
     if problems:
         st.warning(
             f"{len(problems)} row(s) of {upload.name} not added:\n\n"
@@ -433,13 +436,44 @@ def _import(store, titles: dict[str, str], default_scope: str) -> None:
         st.warning(literal(f"{upload.name} holds no entries (only a header)."))
 
 
+def _known_fields(store) -> set[str]:
+    """Fields the store's datasets hold or its experiments analyse."""
+    known = set(PROCESS_FIELDS)
+    for info in resources.get_library().list():
+        known.update(info.columns)
+    for summary in store.list_experiments():
+        known.update(summary.fields)
+    return known
+
+
+def unknown_field_notes(entries: Iterable[AllowEntry], known: set[str]) -> list[str]:
+    """Say which conditions name a field no data here has, and what was meant.
+
+    Field names match exactly, so ``name`` or ``Nmae`` would match no event:
+    the entry is kept (data with that field may come) but the analyst hears
+    of it now, not when an outlier is not cleared.
+    """
+    named = dict.fromkeys(n for entry in entries for n in entry.conditions)
+    notes = []
+    lowered = {k.lower(): k for k in known}
+    for name in named:
+        if name in known:
+            continue
+        guess = lowered.get(name.lower()) or next(
+            iter(difflib.get_close_matches(name, sorted(known), n=1)), None
+        )
+        hint = f" Did you mean {guess}?" if guess else ""
+        notes.append(
+            f"column {name!r} is not a field of any dataset or experiment here;"
+            f" its entries match no event until data has such a field.{hint}"
+        )
+    return notes
+
+
 def read_csv_rows(
     text: str, experiment_id: str | None, author: str, source: str
 ) -> tuple[list[AllowEntry], list[str]]:
     """Read an allow-list CSV, keeping the good rows and naming the bad ones.
-
-    Each row is read by :func:`procanom.allowlist.allowlist_from_csv` (which
-    stops at the first bad row), so both readers accept the same files.
 
     Returns
     -------
@@ -452,49 +486,12 @@ def read_csv_rows(
     InputFileError
         If the header itself cannot be used (no field columns, empty file).
     """
-    try:
-        return allowlist_from_csv(
-            text, experiment_id=experiment_id, author=author, source=source
-        ), []
-    except InputFileError as error:
-        if error.line is None or error.line <= 1:
-            raise
-
-    # TODO: a collecting mode in allowlist_from_csv would read the file once;
-    # until then each record is re-read alone, keeping its own line number.
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header = next(reader)
-    entries: list[AllowEntry] = []
     problems: list[str] = []
-    end = reader.line_num
-    while True:
-        start = end + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            problems.append(
-                f"line {start}: not readable as CSV ({error}); the rows after it"
-                " were not read"
-            )
-            break
-        end = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        try:
-            entries += allowlist_from_csv(
-                _csv_text([header, row]),
-                experiment_id=experiment_id,
-                author=author,
-                source=source,
-            )
-        except InputFileError as error:
-            problems.append(f"line {start}: {error.problem}")
+    entries = allowlist_from_csv(
+        text,
+        experiment_id=experiment_id,
+        author=author,
+        source=source,
+        problems=problems,
+    )
     return entries, problems
-
-
-def _csv_text(rows: Sequence[Sequence[str]]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()

@@ -310,3 +310,29 @@ def test_app_allowlist_read_csv_rows_counts_lines_inside_quotes():
     ]
     assert len(problems) == 1
     assert problems[0].startswith("line 5: has no condition")
+
+
+def test_app_allowlist_import_names_a_field_no_data_has(repo_root, store):
+    text = "name,ParentNmae,host,reason\r\ncmd.exe,*,ws1,typo\r\n"
+    app = _page(repo_root)
+    app.file_uploader(key="allow.import.file").upload(
+        "typo.csv", text.encode(), "text/csv"
+    )
+    app = _run(app)
+    app = _run(app.button(key="allow.import.go").click())
+
+    assert any("Added 1 entries from typo.csv" in s.value for s in app.success)
+    warnings = [w.value for w in app.warning]
+    assert len(warnings) == 1  # host is a field; * sets no condition on ParentNmae
+    assert "'name' is not a field" in warnings[0]
+    assert "Did you mean Name?" in warnings[0]
+
+
+def test_unknown_field_notes_suggest_the_closest_field():
+    from procanom.store import AllowEntry
+    from ui.allowlist_view import unknown_field_notes
+
+    entry = AllowEntry(None, "global", None, {"ParentNmae": "x", "Name": "y"})
+    (note,) = unknown_field_notes([entry], {"Name", "ParentName"})
+    assert "'ParentNmae'" in note and "Did you mean ParentName?" in note
+    assert unknown_field_notes([entry], {"Name", "ParentNmae"}) == []
