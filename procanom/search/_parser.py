@@ -331,6 +331,13 @@ class _Parser:
                     f"'{value.text}' cannot follow '{op.text}'; put a value "
                     "containing it in double quotes",
                 )
+            if value.kind == "name":
+                # Splunk users write Name='cmd.exe' as in SQL.
+                raise self._error(
+                    value.start,
+                    f"single quotes name a field, not a value; to search for the"
+                    f' value write {name}{op.text}"{value.text}"',
+                )
             raise self._error(
                 op.start,
                 f"'{name}{op.text}' needs a value after '{op.text}', "

@@ -128,6 +128,7 @@ def test_parse_query_refuses_non_text():
         ("Name*=c", 4, "bare field name"),
         ("''=x", 0, "empty field name"),
         ("'A B'", 0, "single quotes name a field"),
+        ("Name='cmd.exe'", 5, 'single quotes .* write Name="cmd.exe"'),
         ('""', 0, "empty phrase"),
         ('Name="abc', 5, "unterminated quote"),
         ('"abc', 0, "unterminated quote"),
