@@ -356,10 +356,12 @@ def check_destinations(destinations: object) -> list[dict[str, str]]:
         raise ParameterError("destinations", "a list of destinations", destinations)
     out = []
     for position, item in enumerate(destinations):
-        name = f"destinations[{position}]"
+        # Named as the page names them: "webhook URL", or "webhook URL of
+        # destination 2" when a rule has several.
+        where = f" of destination {position + 1}" if len(destinations) > 1 else ""
         if not isinstance(item, Mapping):
-            raise ParameterError(name, "a mapping with a 'type'", item)
-        kind = _check_choice(item.get("type"), f"{name} type", DESTINATION_TYPES)
+            raise ParameterError(f"destination{where}", "a mapping with a 'type'", item)
+        kind = _check_choice(item.get("type"), f"type{where}", DESTINATION_TYPES)
         if kind == "webhook":
             url = item.get("url")
             parts = urlsplit(url) if isinstance(url, str) else None
@@ -368,12 +370,14 @@ def check_destinations(destinations: object) -> list[dict[str, str]]:
                 or parts.scheme not in ("http", "https")
                 or not parts.netloc
             ):
-                raise ParameterError(f"{name} url", "an http:// or https:// URL", url)
+                raise ParameterError(
+                    f"webhook URL{where}", "an http:// or https:// URL", url
+                )
             out.append({"type": "webhook", "url": url.strip()})
         else:
             path = item.get("path")
             if not isinstance(path, str) or not path.strip():
-                raise ParameterError(f"{name} path", "a file path", path)
+                raise ParameterError(f"file path{where}", "a file path", path)
             out.append({"type": "file", "path": path.strip()})
     return out
 

@@ -524,18 +524,22 @@ def test_store_alert_rules_add_list_update_delete(store):
         ({"threshold": -1}, "threshold"),
         ({"threshold": 1.5}, "threshold"),
         ({"only_causes": "Name"}, "only_causes"),
-        ({"destinations": [{"type": "email", "to": "x"}]}, "destinations[0] type"),
+        ({"destinations": [{"type": "email", "to": "x"}]}, "type"),
         ({"destinations": [{"type": "webhook", "url": "file:///etc/passwd"}]}, None),
         ({"destinations": [{"type": "webhook", "url": "ftp://x/y"}]}, None),
         ({"destinations": [{"type": "webhook", "url": "https://"}]}, None),
-        ({"destinations": [{"type": "file", "path": " "}]}, "destinations[0] path"),
+        ({"destinations": [{"type": "file", "path": " "}]}, "file path"),
+        (
+            {"destinations": [{"type": "file", "path": "a"}, {"type": "webhook"}]},
+            "webhook URL of destination 2",
+        ),
     ],
 )
 def test_store_alert_rule_refuses_bad_values(store, kwargs, name):
     experiment = store.create_experiment("e")
     with pytest.raises(ParameterError) as caught:
         store.add_alert_rule(experiment.id, **kwargs)
-    assert caught.value.name == (name or "destinations[0] url")
+    assert caught.value.name == (name or "webhook URL")
 
 
 @pytest.mark.parametrize(
