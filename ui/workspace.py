@@ -36,6 +36,8 @@ _NOT_TUNABLE = {"fields", "numeric_fields", "roles", "threshold", "cutoff", "pth
 
 EXPERIMENT_ID = "experiment_id"
 WORKSPACE = "workspace"
+# The id asked for (in the link) when no such experiment exists.
+MISSING_ID = "exp.missing_id"
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,10 @@ def current(store) -> Workspace | None:
         try:
             experiment = store.get_experiment(experiment_id)
         except NotFoundError:
+            # A bookmark to a deleted experiment, or one from another store.
             st.session_state.pop(EXPERIMENT_ID, None)
+            st.session_state[MISSING_ID] = experiment_id
+            st.query_params.pop("id", None)
             return None
         workspace = Workspace(experiment)
         st.session_state[EXPERIMENT_ID] = experiment_id
@@ -304,6 +309,7 @@ def loaded_events_key(settings: ExperimentSettings) -> tuple[str, str]:
 
 __all__ = [
     "EXPERIMENT_ID",
+    "MISSING_ID",
     "WORKSPACE",
     "RunState",
     "Workspace",

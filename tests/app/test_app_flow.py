@@ -170,3 +170,13 @@ def test_app_coming_back_keeps_the_sensitivity_of_a_draft(repo_root, data_dir):
     assert app.selectbox(key="exp.sensitivity").value == "top"
     assert app.number_input(key="exp.sensitivity_value").value == 7.0
     assert metric(app, "Outliers") == flagged
+
+
+def test_app_link_to_an_unknown_experiment_says_so(repo_root, data_dir):
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
+    app.query_params["id"] = "e-gone"
+    app.switch_page("pages/experiment.py").run()
+    assert not app.exception, app.exception
+    (warning,) = [w.value for w in app.warning]
+    assert "There is no experiment 'e-gone' here" in warning
+    assert "id" not in app.query_params
