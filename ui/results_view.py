@@ -25,7 +25,7 @@ from procanom.scoring import DetectionResult, ThresholdRule
 from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.scoring.thresholds import describe_threshold
 from ui import resources
-from ui.text import code_span, literal
+from ui.text import code_span, counted, literal
 from ui.workspace import RunState, Workspace, sensitivity_rule
 
 SENSITIVITY = {
@@ -149,10 +149,16 @@ def numbers(run: RunState, result: DetectionResult) -> None:
             result.fence,
         ),
     )
+    # The threshold's count is before the allow-list; say what is left.
+    left = (
+        f", leaving {counted(result.num_outliers, 'outlier')}"
+        if summary and summary.suppressed
+        else ""
+    )
     st.caption(
         f"Threshold: {rule}. Allow-list: "
         + (summary.describe() if summary else "no rules")
-        + "."
+        + f"{left}."
     )
 
 

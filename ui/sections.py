@@ -29,7 +29,7 @@ from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
 from ui import act_view, resources, results_view
-from ui.text import literal, short_time
+from ui.text import counted, literal, short_time
 from ui.workspace import (
     METHOD_LABELS,
     RunState,
@@ -224,7 +224,7 @@ def _load_report(info: DatasetInfo) -> None:
     st.caption(
         f"{info.events:,} process events from {len(info.source_files)} file(s)"
         f" ({', '.join(dict.fromkeys(info.formats.values())) or 'n/a'}),"
-        f" {info.hosts:,} hosts"
+        f" {counted(info.hosts, 'host')}"
         + (
             f", {info.time_min[:19]} to {info.time_max[:19]} UTC"
             if info.time_min
@@ -837,7 +837,8 @@ def history(workspace: Workspace) -> None:
     )
     st.dataframe(table, hide_index=True)
     labels = {
-        r.id: f"{short_time(r.started_at, seconds=True)} — {r.num_outliers} outliers"
+        r.id: f"{short_time(r.started_at, seconds=True)} — "
+        + counted(r.num_outliers, "outlier")
         for r in runs
     }
     st.selectbox("Run", list(labels), format_func=labels.get, key="exp.run")

@@ -61,3 +61,8 @@ def code_span(text: str) -> str:
     longest = max((len(run) for run in re.findall("`+", flat)), default=0)
     fence = "`" * (longest + 1)
     return f"{fence} {flat} {fence}"
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless one: ``1 host``, ``1,204 hosts``."""
+    return f"{count:,} {noun if count == 1 else noun + 's'}"
