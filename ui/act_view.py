@@ -48,12 +48,23 @@ def compare(workspace: Workspace, result: DetectionResult) -> None:
     st.markdown(f"**{comparison.describe()}**")
     for warning in comparison.warnings:
         st.warning(warning)
-    new_tab, gone_tab, changed_tab = st.tabs(["New", "Gone", "Count changed"])
-    new_tab.dataframe(reveal_hidden_frame(comparison.new_outliers), hide_index=True)
-    gone_tab.dataframe(reveal_hidden_frame(comparison.gone_outliers), hide_index=True)
-    changed_tab.dataframe(
-        reveal_hidden_frame(comparison.counts_changed), hide_index=True
+    counts = comparison.counts
+    tabs = st.tabs(
+        [
+            f"New ({counts['new']:,})",
+            f"Gone ({counts['gone']:,})",
+            f"Still flagged ({counts['still']:,})",
+            f"Count changed ({counts['counts_changed']:,})",
+        ]
     )
+    frames = (
+        comparison.new_outliers,
+        comparison.gone_outliers,
+        comparison.still,
+        comparison.counts_changed,
+    )
+    for tab, frame in zip(tabs, frames, strict=True):
+        tab.dataframe(reveal_hidden_frame(frame), hide_index=True)
 
 
 def alerts(workspace: Workspace, result: DetectionResult) -> None:

@@ -163,7 +163,17 @@ def test_results_compare_with_the_saved_run(repo_root, data_dir):
     app = app.button(key="exp.save").click().run()
     app = _view(app, "Compare runs")
     assert not app.exception, app.exception
-    assert any(m.value.startswith("**0 new, 0 gone") for m in app.markdown)
+    (sentence,) = [m.value for m in app.markdown if m.value.startswith("**0 new")]
+    still = int(re.search(r"([\d,]+) still flagged", sentence).group(1))
+    assert still > 0
+    labels = [t.label for t in app.tabs]
+    assert labels == [
+        "New (0)",
+        "Gone (0)",
+        f"Still flagged ({still})",
+        "Count changed (0)",
+    ]
+    assert len(app.tabs[2].dataframe[0].value) == still
 
 
 def test_results_alert_rule_says_whether_it_would_fire(repo_root, data_dir):
