@@ -650,14 +650,16 @@ def _feedback(
     workspace: Workspace, result: DetectionResult, frame: pd.DataFrame, row
 ) -> None:
     values = conditions_from_row(frame.loc[row], result.fields)
+    st.markdown("**This is expected**: stop flagging it")
+    # Outside the form, so the values below follow the fields picked.
+    fields = st.multiselect(
+        "Match on",
+        result.fields,
+        default=result.fields,
+        key=f"exp.fb.fields.{row}",
+        help="Fewer fields allow more: only Name allows that program anywhere.",
+    )
     with st.form("exp.feedback", clear_on_submit=True):
-        st.markdown("**This is expected**: stop flagging it")
-        fields = st.multiselect(
-            "Match on",
-            result.fields,
-            default=result.fields,
-            help="Fewer fields allow more: only Name allows that program anywhere.",
-        )
         match = st.radio(
             "Values",
             ["literal", "pattern"],
@@ -669,8 +671,10 @@ def _feedback(
         )
         with st.expander("Values to match (edit to widen a pattern)"):
             edited = {
-                name: st.text_input(name, value=values[name], key=f"exp.fb.{name}")
-                for name in result.fields
+                name: st.text_input(
+                    name, value=values[name], key=f"exp.fb.{row}.{name}"
+                )
+                for name in fields
             }
         scope = st.radio(
             "For",

@@ -130,9 +130,11 @@ def test_results_feedback_suppresses_the_event_and_counts_it(repo_root, data_dir
 
 def test_results_feedback_as_pattern_widens_the_match(repo_root, data_dir):
     app = _select_row(_detected(repo_root))
-    _labelled(app.multiselect, "Match on").set_value(["Path"])
+    app = _labelled(app.multiselect, "Match on").set_value(["Path"]).run()
+    # Only the fields matched on are offered to edit.
+    assert [box.label for box in _value_boxes(app)] == ["Path"]
     _labelled(app.radio, "Values").set_value("pattern")
-    app.text_input(key="exp.fb.Path").input("C:\\Windows\\System32\\*")
+    _value_boxes(app)[0].input("C:\\Windows\\System32\\*")
     _labelled(app.text_input, "Why is it expected?").input("System32 is ours")
     app = button(app, "Add to the allow-list").click().run()
     assert not app.exception, app.exception
@@ -144,13 +146,18 @@ def test_results_feedback_as_pattern_widens_the_match(repo_root, data_dir):
 
 def test_results_feedback_refuses_a_pattern_matching_everything(repo_root, data_dir):
     app = _select_row(_detected(repo_root))
-    _labelled(app.multiselect, "Match on").set_value(["Name"])
+    app = _labelled(app.multiselect, "Match on").set_value(["Name"]).run()
     _labelled(app.radio, "Values").set_value("pattern")
-    app.text_input(key="exp.fb.Name").input("*")
+    _value_boxes(app)[0].input("*")
     _labelled(app.text_input, "Why is it expected?").input("all fine")
     app = button(app, "Add to the allow-list").click().run()
     assert any("every event" in e.value for e in app.error)
     assert ExperimentStore(data_dir).list_allow_entries() == []
+
+
+def _value_boxes(app: AppTest) -> list:
+    """The feedback form's boxes holding the values to match."""
+    return [box for box in app.text_input if box.key and box.key.startswith("exp.fb.")]
 
 
 def _view(app: AppTest, name: str) -> AppTest:
