@@ -147,6 +147,10 @@ def current(store) -> Workspace | None:
         st.session_state[EXPERIMENT_ID] = experiment_id
         st.session_state[WORKSPACE] = workspace
         write_widgets(workspace.saved_settings)
+        # A saved experiment that has run before opens on its results, as
+        # Splunk's does: its saved settings are scored again at once.
+        if store.list_runs(experiment_id):
+            st.session_state["exp.autorun"] = True
     _keep_widgets(workspace)
     st.query_params["id"] = experiment_id
     return workspace
