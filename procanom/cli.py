@@ -34,6 +34,8 @@ __all__ = ["main", "cli"]
 logger = logging.getLogger(__name__)
 
 _TABLE_WIDTH = 60
+# The experiment id given to experiment-scoped entries of an --allowlist file.
+_ALLOWLIST_RUN = "procanom-detect"
 
 
 def _param_options(items: Sequence[str]) -> dict:
@@ -196,6 +198,13 @@ def cli(verbose: int) -> None:
     type=click.Path(dir_okay=False),
     help="Write the fitted model here as JSON (plain data, no pickle).",
 )
+@click.option(
+    "--allowlist",
+    "allowlist_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Clear the outliers an allow-list CSV covers (as the app's Allow-list"
+    " page exports it); they still count in the frequencies.",
+)
 @click.option("--numeric", multiple=True, help="Treat this field as numeric.")
 @click.option("--search", "query", default="", help="Splunk-style search filter.")
 @click.option(
@@ -237,6 +246,7 @@ def detect(
     baseline_search: str,
     model_path: str | None,
     save_model_path: str | None,
+    allowlist_path: str | None,
     numeric: Sequence[str],
     query: str,
     time_range: str,
@@ -297,6 +307,8 @@ def detect(
     result = _detect_result(settings, loaded.frame, baseline_files, model_path)
     if save_model_path:
         _save_model(result, save_model_path)
+    if allowlist_path:
+        result = _allowed(result, loaded.frame, allowlist_path)
     table = result.table(action)
     extra = {
         "summary": export.json_summary(result.summary),
@@ -317,6 +329,20 @@ def detect(
         f" ({rule})",
         err=True,
     )
+
+
+def _allowed(result, frame, path: str):
+    """``result`` with the outliers the allow-list file covers cleared."""
+    from procanom.allowlist import allowlist_from_csv, apply_allowlist
+
+    text = Path(path).read_text(encoding="utf-8-sig")
+    # Entries the page scoped to its experiment apply to this command's run.
+    entries = allowlist_from_csv(text, experiment_id=_ALLOWLIST_RUN, source=path)
+    result, summary = apply_allowlist(result, frame, entries)
+    for warning in summary.warnings:
+        click.echo(f"procanom: warning: {export.to_terminal(warning)}", err=True)
+    click.echo(f"procanom: allow-list: {summary.describe()}", err=True)
+    return result
 
 
 def _data_dir(value: str | None) -> Path:

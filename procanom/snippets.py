@@ -18,7 +18,11 @@ from procanom.experiment import ExperimentSettings
 __all__ = ["to_python"]
 
 
-def to_python(settings: ExperimentSettings, files: Sequence[str] = ()) -> str:
+def to_python(
+    settings: ExperimentSettings,
+    files: Sequence[str] = (),
+    allowlist_file: str | None = None,
+) -> str:
     """Return a Python snippet reproducing ``settings`` on ``files``.
 
     Parameters
@@ -28,6 +32,9 @@ def to_python(settings: ExperimentSettings, files: Sequence[str] = ()) -> str:
         The event files, as the page names them. A bundled sample is read
         by its key instead; uploaded files are named as they were uploaded,
         so the reader may need to give their path.
+    allowlist_file : str, optional
+        The allow-list exported as CSV; the snippet clears the outliers it
+        covers, as the page does.
 
     Returns
     -------
@@ -60,8 +67,24 @@ def to_python(settings: ExperimentSettings, files: Sequence[str] = ()) -> str:
         textwrap.indent(literal, "    "),
         ")",
         "result = run_settings(settings, events)",
+        *_allowlist_lines(allowlist_file),
         "outliers = result.outliers().sort_values('anomaly_score', ascending=False)",
         "print(f'{result.num_outliers} outliers in {result.num_events} events')",
         f"print(outliers[{shown!r}].to_string())",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _allowlist_lines(path: str | None) -> list[str]:
+    if not path:
+        return []
+    return [
+        "",
+        "# Clear the outliers the allow-list covers (exported from the app).",
+        "from pathlib import Path",
+        "from procanom.allowlist import allowlist_from_csv, apply_allowlist",
+        "",
+        f"text = Path({path!r}).read_text(encoding='utf-8-sig')",
+        "entries = allowlist_from_csv(text, experiment_id='notebook')",
+        "result, _ = apply_allowlist(result, events, entries)",
+    ]

@@ -49,7 +49,9 @@ def _time_note(time_range: dict) -> list[str]:
 
 
 def to_spl(
-    settings: ExperimentSettings, index_hint: str = "<your process events>"
+    settings: ExperimentSettings,
+    index_hint: str = "<your process events>",
+    allowlist_fields: Sequence[str] = (),
 ) -> str:
     """Return the Splunk search equivalent to ``settings``, commented line by line.
 
@@ -58,6 +60,10 @@ def to_spl(
     settings : ExperimentSettings
     index_hint : str
         What to write where the data source goes.
+    allowlist_fields : sequence of str
+        The fields the experiment's allow-list entries name; when given, the
+        search clears the outliers the ``procanom_allowlist`` lookup (the
+        Allow-list page's CSV) covers, as the page does.
     """
     from procanom.search import to_spl as query_to_spl
 
@@ -94,6 +100,18 @@ def to_spl(
         "``` 3. Mark outliers as the experiment does: a probable cause"
         " means an outlier ```",
         '| eval isOutlier=if(probable_cause != "", "1", "0")',
+    ]
+    if allowlist_fields:
+        names = " ".join(_spl_quote(f) for f in allowlist_fields)
+        lines += [
+            "``` 3b. Clear the outliers the allow-list covers (the lookup"
+            " procanom_allowlist, exported from the Allow-list page) ```",
+            f"| lookup procanom_allowlist {names}"
+            " OUTPUT reason AS allow_reason enabled AS allow_enabled",
+            '| eval isOutlier=if(isnotnull(allow_reason) AND allow_enabled="1",'
+            ' "0", isOutlier)',
+        ]
+    lines += [
         "``` 4. Keep the analysed fields and sort outliers first ```",
         f"| table {fields} probable_cause isOutlier",
         "| sort 0 - isOutlier",
@@ -105,10 +123,16 @@ def to_spl(
 _OWN_OPTIONS = {"cutoff", "pthresh", "threshold", "numeric_fields"}
 
 
-def to_cli(settings: ExperimentSettings, files: Sequence[str]) -> str:
+def to_cli(
+    settings: ExperimentSettings,
+    files: Sequence[str],
+    allowlist_file: str | None = None,
+) -> str:
     """Return the ``procanom detect`` command reproducing ``settings`` on ``files``.
 
-    A bundled sample is named with ``--sample`` rather than by its path.
+    A bundled sample is named with ``--sample`` rather than by its path;
+    ``allowlist_file``, the allow-list exported as CSV, is passed as
+    ``--allowlist``.
     """
     source = settings.data_source
     if source.kind == "sample" and source.name:
@@ -144,4 +168,6 @@ def to_cli(settings: ExperimentSettings, files: Sequence[str]) -> str:
     threshold = params.get("threshold")
     if threshold:
         args += ["--threshold", f"{threshold['kind']}:{threshold.get('value') or ''}"]
+    if allowlist_file:
+        args += ["--allowlist", allowlist_file]
     return " ".join(shlex.quote(a) for a in args)

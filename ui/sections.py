@@ -29,6 +29,7 @@ from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
 from ui import act_view, resources, results_view
+from ui.allowlist_view import CSV_NAME
 from ui.text import counted, literal, short_time
 from ui.workspace import (
     METHOD_LABELS,
@@ -718,15 +719,26 @@ def actions(
 ) -> None:
     """Show SPL (and the same as a command and in Python), and Save."""
     settings = settings_from_widgets()
+    entries = resources.get_store().list_allow_entries(
+        workspace.experiment.id, include_global=True, enabled_only=True
+    )
+    allowlist = CSV_NAME if entries else None
     spl_column, save_column = st.columns(2)
     with spl_column.expander("Show SPL"):
-        st.code(to_spl(settings), language="sql")
+        if entries:
+            st.caption(
+                f"With the allow-list's {counted(len(entries), 'entry', 'entries')}"
+                f" applied: export them as {CSV_NAME} from the Allow-list page"
+                " (this experiment's and global entries)."
+            )
+        fields = list(dict.fromkeys(n for e in entries for n in e.conditions))
+        st.code(to_spl(settings, allowlist_fields=fields), language="sql")
         # The files as the analyst named them; the page shows no server paths.
         files = [PurePath(f).name for f in info.source_files]
         st.caption("The same with procanom's command line:")
-        st.code(to_cli(settings, files), language="bash")
+        st.code(to_cli(settings, files, allowlist), language="bash")
         st.caption("And in Python:")
-        st.code(to_python(settings, files), language="python")
+        st.code(to_python(settings, files, allowlist), language="python")
     with save_column:
         if st.button("Save", key="exp.save", type="secondary"):
             save(workspace, settings, shown)

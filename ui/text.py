@@ -63,6 +63,6 @@ def code_span(text: str) -> str:
     return f"{fence} {flat} {fence}"
 
 
-def counted(count: int, noun: str) -> str:
+def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``count`` and ``noun``, plural unless one: ``1 host``, ``1,204 hosts``."""
-    return f"{count:,} {noun if count == 1 else noun + 's'}"
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -126,6 +126,11 @@ def test_results_feedback_suppresses_the_event_and_counts_it(repo_root, data_dir
     (entry,) = ExperimentStore(data_dir).list_allow_entries()
     assert entry.reason == "build tooling" and entry.match == "literal"
     assert set(entry.conditions) == set(DEFAULT_FIELDS)
+    # Show SPL reproduces the page: the allow-list comes along.
+    code = "\n".join(c.value for c in app.code)
+    assert "| lookup procanom_allowlist" in code
+    assert "--allowlist procanom_allowlist.csv" in code
+    assert "apply_allowlist(result, events, entries)" in code
 
 
 def test_results_feedback_as_pattern_widens_the_match(repo_root, data_dir):
