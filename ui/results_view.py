@@ -40,6 +40,7 @@ PAGE_SIZES = (25, 100, 500)
 BREAKDOWNS = ("probable_cause", "host", "User", "ParentName")
 SCORE_BINS = 60
 MAX_EXPLAINED_EVENTS = 2_000_000
+_TALL_TABLE_PX = 35 * (PAGE_SIZES[0] + 1) + 3
 _HIGHLIGHT = "background-color: #fde2e1; color: #7f1d1d"
 _ACCENT = "#b3261e"
 _MUTED = "#9aa0a6"
@@ -419,13 +420,11 @@ def table(
     positions = order[(page - 1) * size : page * size]
     columns = ["isOutlier", "probable_cause", "anomaly_score", *result.fields]
     # Why a score is what it is: inherited from an ancestor, never seen in
-    # the baseline, or cleared by the allow-list.
-    columns += [
-        c
-        for c in ("inherited_from", "first_seen", "suppressed_by")
-        if c in shown_rows.columns
-    ]
+    # the baseline, or cleared by the allow-list; shown when any event has it.
+    columns += _memo(run, f"table.reasons.{filters}", lambda: _reasons(shown_rows))
     page_rows = reveal_hidden_frame(shown_rows.iloc[positions][columns].copy())
+    # -0.0 would read "-0.00": adding 0.0 turns it into 0.0.
+    page_rows["anomaly_score"] = page_rows["anomaly_score"] + 0.0
     # The grid draws a missing value, and an empty category, as "None": these
     # columns are shown as plain text, empty where there is nothing to say.
     for column in ("probable_cause", "inherited_from", "first_seen", "suppressed_by"):
@@ -440,6 +439,8 @@ def table(
     selection = st.dataframe(
         _highlight(page_rows),
         hide_index=False,
+        # A page of 25 is shown whole; longer pages scroll inside the grid.
+        height="content" if len(page_rows) <= PAGE_SIZES[0] else _TALL_TABLE_PX,
         on_select="rerun",
         selection_mode="single-row",
         # A new key after the rows moved under a selection (allow-listing):
@@ -452,6 +453,15 @@ def table(
     )
     picked = selection.selection.rows if selection else []
     return page_rows.index[picked[0]] if picked else None
+
+
+def _reasons(rows: pd.DataFrame) -> list[str]:
+    """The reason columns that say something for at least one event."""
+    return [
+        name
+        for name in ("inherited_from", "first_seen", "suppressed_by")
+        if name in rows.columns and (rows[name].astype("string").fillna("") != "").any()
+    ]
 
 
 def _as_text(column: pd.Series) -> pd.Series:

@@ -376,8 +376,12 @@ def test_results_table_shows_no_none_and_marks_inherited_scores(repo_root, data_
     assert not app.exception, app.exception
     rows, red = _table(app)
 
-    for column in ("probable_cause", "inherited_from", "first_seen"):
+    for column in ("probable_cause", "inherited_from"):
         assert rows[column].dtype == "string" and not rows[column].isna().any()
+    # Without a baseline nothing is first seen, and nothing is allow-listed:
+    # columns empty for every event are left out.
+    assert "first_seen" not in rows and "suppressed_by" not in rows
+    assert "-0.0" not in {str(score) for score in rows["anomaly_score"]}
     quiet = rows[rows["isOutlier"] == 0]
     assert len(quiet) and (quiet["probable_cause"] == "").all()
     assert (quiet["inherited_from"] != "").any()  # inherited, yet not flagged
