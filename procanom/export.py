@@ -37,6 +37,7 @@ __all__ = [
     "to_csv",
     "to_json",
     "to_terminal",
+    "with_event_numbers",
 ]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -73,6 +74,23 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
         if not pd.api.types.is_numeric_dtype(frame[c])
         and not pd.api.types.is_bool_dtype(frame[c])
     ]
+
+
+EVENT_COLUMN = "event"
+
+
+def with_event_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with its index as a first column, ``event``.
+
+    The number is the one the results page shows and ``inherited_from``
+    refers to, so a row of a file can be found again. A column already
+    called ``event`` in the data is left as it is and the number goes in
+    ``procanom_event``.
+    """
+    name = EVENT_COLUMN if EVENT_COLUMN not in frame.columns else "procanom_event"
+    numbered = frame.copy(deep=False)
+    numbered.insert(0, name, frame.index.to_numpy())
+    return numbered
 
 
 def to_csv(frame: pd.DataFrame) -> str:

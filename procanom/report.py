@@ -134,7 +134,9 @@ def outliers_frame(
     Returns
     -------
     pandas.DataFrame
-        Every column of the result; ``explanation`` added when given.
+        ``event`` (the number the page shows, see
+        :func:`procanom.export.with_event_numbers`), every column of the
+        result, and ``explanation`` when given.
     """
     outliers = result.outliers().sort_values(
         "anomaly_score", ascending=False, kind="stable"
@@ -146,7 +148,7 @@ def outliers_frame(
         outliers[EXPLANATION_COLUMN] = pd.array(
             _explanation_column(outliers, explanations), dtype="string"
         )
-    return outliers
+    return export.with_event_numbers(outliers)
 
 
 def export_outliers(

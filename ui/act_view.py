@@ -9,7 +9,7 @@ from procanom import report
 from procanom.alerts import ALERT_DIRS_ENV, alert_dirs, evaluate, resolve_alert_file
 from procanom.compare import compare_outliers
 from procanom.errors import ProcanomError
-from procanom.export import reveal_hidden_frame, to_csv, to_json
+from procanom.export import reveal_hidden_frame, to_csv, to_json, with_event_numbers
 from procanom.scoring import DetectionResult
 from ui import resources
 from ui.text import literal, short_time
@@ -249,8 +249,10 @@ def scored_events(result: DetectionResult, events: pd.DataFrame | None) -> pd.Da
     if events is not None and events.index.equals(frame.index):
         extra = [c for c in events.columns if c not in frame.columns]
         frame = frame.join(events[extra])
-    return frame.sort_values(
-        ["isOutlier", "anomaly_score"], ascending=False, kind="stable"
+    return with_event_numbers(
+        frame.sort_values(
+            ["isOutlier", "anomaly_score"], ascending=False, kind="stable"
+        )
     )
 
 

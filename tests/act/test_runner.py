@@ -283,7 +283,7 @@ def test_cli_run_exits_1_when_an_alert_fires(store, experiment, tmp_path, capsys
     assert status == 1
     err = capsys.readouterr().err
     assert "fired" in err and "delivered after 1 attempt(s)" in err
-    assert output.read_text(encoding="utf-8-sig").startswith("_time,")
+    assert output.read_text(encoding="utf-8-sig").startswith("event,_time,")
 
 
 @pytest.mark.parametrize(
