@@ -46,8 +46,24 @@ def experiment_list(store) -> None:
     st.subheader(f"Experiments ({len(experiments)})")
     if not experiments:
         st.caption("None yet: create one above, or import a file below.")
-    for summary in experiments:
+        return
+    wanted = st.text_input(
+        "Find",
+        key="list.find",
+        placeholder="Words of a title, description or field",
+        label_visibility="collapsed",
+    )
+    shown = [s for s in experiments if _matches(s, wanted)]
+    if not shown:
+        st.caption(literal(f"No experiment matches {wanted!r}."))
+    for summary in shown:
         _experiment_card(store, summary)
+
+
+def _matches(summary, wanted: str) -> bool:
+    """Whether every word of ``wanted`` is in the title, description or fields."""
+    text = " ".join([summary.title, summary.description, *summary.fields]).lower()
+    return all(word in text for word in wanted.lower().split())
 
 
 def _experiment_card(store, summary) -> None:
@@ -96,11 +112,14 @@ def _edit_form(store, summary) -> None:
         title = st.text_input("Title", value=summary.title)
         description = st.text_area("Description", value=summary.description)
         if st.form_submit_button("Save title and description"):
+            if not title.strip():
+                st.error("Give the experiment a title; nothing was saved.")
+                return
             try:
                 store.update_experiment(
                     summary.id,
                     expected_version=summary.version,
-                    title=title.strip() or summary.title,
+                    title=title.strip(),
                     description=description.strip(),
                 )
             except StaleEditError as error:

@@ -182,3 +182,26 @@ def test_app_link_to_an_unknown_experiment_says_so(repo_root, data_dir):
     (warning,) = [w.value for w in app.warning]
     assert "There is no experiment 'e-gone' here" in warning
     assert "id" not in app.query_params
+
+
+def test_app_experiment_list_finds_by_words_and_keeps_a_title(repo_root, data_dir):
+    store = ExperimentStore(data_dir)
+    store.create_experiment("Rare parents", "Office children", {"fields": ["Name"]})
+    store.create_experiment("Lateral movement", "", {"fields": ["User", "host"]})
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+
+    app = app.text_input(key="list.find").input("office name").run()
+    titles = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert titles == ["**Rare parents**"]
+    app = app.text_input(key="list.find").input("nothing like it").run()
+    assert any("No experiment matches" in c.value for c in app.caption)
+
+    # A blank title in Edit is refused, not silently ignored.
+    app = app.text_input(key="list.find").input("").run()
+    (summary,) = [s for s in store.list_experiments() if s.title == "Lateral movement"]
+    app = app.toggle(key=f"edit.{summary.id}").set_value(True).run()
+    (title_box,) = [t for t in app.text_input if t.value == "Lateral movement"]
+    title_box.input("   ")
+    app = button(app, "Save title and description").click().run()
+    assert any("Give the experiment a title" in e.value for e in app.error)
+    assert store.get_experiment(summary.id).title == "Lateral movement"
