@@ -457,10 +457,16 @@ def table(
 
 def _reasons(rows: pd.DataFrame) -> list[str]:
     """The reason columns that say something for at least one event."""
+
+    def says_something(column: pd.Series) -> bool:
+        if pd.api.types.is_string_dtype(column):
+            return bool(column.fillna("").ne("").any())
+        return bool(column.notna().any())
+
     return [
         name
         for name in ("inherited_from", "first_seen", "suppressed_by")
-        if name in rows.columns and (rows[name].astype("string").fillna("") != "").any()
+        if name in rows.columns and says_something(rows[name])
     ]
 
 
