@@ -505,17 +505,23 @@ def method() -> None:
     if tunable:
         with right.expander(f"{chosen} parameters"):
             for name, spec in tunable.items():
+                # The value lives under a key no widget owns: a box that a
+                # run does not draw (a search error stops the page above it)
+                # loses its state, and the browser redrew it at 0. The box
+                # is given the value on every run and hands changes back.
                 key = f"exp.param.{chosen}.{name}"
-                st.session_state.setdefault(key, spec.default)
+                box = f"exp.param_box.{chosen}.{name}"
+                st.session_state[box] = st.session_state.setdefault(key, spec.default)
+                kept = {"key": box, "on_change": _keep_parameter, "args": (box, key)}
                 # Every tunable number is a weight, count or share: none is
                 # negative, so the box refuses what the method would.
                 if isinstance(spec.default, bool):
-                    st.checkbox(name, key=key, help=spec.help)
+                    st.checkbox(name, help=spec.help, **kept)
                 elif isinstance(spec.default, int):
-                    st.number_input(name, key=key, help=spec.help, step=1, min_value=0)
+                    st.number_input(name, help=spec.help, step=1, min_value=0, **kept)
                 else:
                     st.number_input(
-                        name, key=key, help=spec.help, format="%g", min_value=0.0
+                        name, help=spec.help, format="%g", min_value=0.0, **kept
                     )
             st.button(
                 "Reset to defaults",
@@ -525,6 +531,10 @@ def method() -> None:
             )
     _baseline()
     st.text_area("Notes", key="exp.notes", height=80)
+
+
+def _keep_parameter(box: str, key: str) -> None:
+    st.session_state[key] = st.session_state[box]
 
 
 def _reset_parameters(method: str) -> None:

@@ -275,7 +275,7 @@ def test_results_chart_filter_narrows_the_table(repo_root, data_dir):
 
 def test_results_method_parameters_are_saved_and_reopened(repo_root, data_dir):
     app = _detected(repo_root, method="conditional")
-    app.number_input(key="exp.param.conditional.alpha").set_value(2.0).run()
+    app.number_input(key="exp.param_box.conditional.alpha").set_value(2.0).run()
     app = app.button(key="exp.detect").click().run()
     app = app.button(key="exp.save").click().run()
     assert not app.exception, app.exception
@@ -287,7 +287,7 @@ def test_results_method_parameters_are_saved_and_reopened(repo_root, data_dir):
     reopened = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT)
     reopened.query_params["id"] = summary.id
     reopened.switch_page("pages/experiment.py").run()
-    assert reopened.number_input(key="exp.param.conditional.alpha").value == 2.0
+    assert reopened.number_input(key="exp.param_box.conditional.alpha").value == 2.0
     assert any("--param alpha=2.0" in c.value for c in reopened.code)
 
 
@@ -342,7 +342,7 @@ def test_search_names_fields_the_data_does_not_have(repo_root, data_dir, query, 
 
 def test_save_keeps_no_run_made_with_other_settings(repo_root, data_dir):
     app = _detected(repo_root, method="conditional")
-    app.number_input(key="exp.param.conditional.alpha").set_value(0.5).run()
+    app.number_input(key="exp.param_box.conditional.alpha").set_value(0.5).run()
     app = app.button(key="exp.save").click().run()
     assert not app.exception, app.exception
     assert any("were not kept as a run" in w.value for w in app.warning)
@@ -537,7 +537,7 @@ def test_results_show_a_disguised_name_for_what_it_is(repo_root, data_dir):
 
 def test_results_parameter_out_of_range_says_where_and_resets(repo_root, data_dir):
     app = _detected(repo_root, method="conditional")
-    app.number_input(key="exp.param.conditional.alpha").set_value(0.0).run()
+    app.number_input(key="exp.param_box.conditional.alpha").set_value(0.0).run()
     app = app.button(key="exp.detect").click().run()
     assert not app.exception, app.exception
     (error,) = [e.value for e in app.error]
@@ -545,6 +545,6 @@ def test_results_parameter_out_of_range_says_where_and_resets(repo_root, data_di
     assert "conditional parameters" in error and "Reset to defaults" in error
 
     app = app.button(key="exp.param_reset").click().run()
-    assert app.number_input(key="exp.param.conditional.alpha").value == 3.0
+    assert app.number_input(key="exp.param_box.conditional.alpha").value == 3.0
     app = app.button(key="exp.detect").click().run()
     assert not app.error and metric(app, "Outliers") > 0

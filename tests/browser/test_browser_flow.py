@@ -195,3 +195,33 @@ def test_browser_first_visit_by_a_page_url_gets_the_whole_app(page, tmp_path):
         expect(sidebar.get_by_text("Allow-list")).to_be_visible()
         expect(sidebar.get_by_text("Your name")).to_be_visible()
         expect(sidebar.get_by_text("allowlist", exact=True)).to_have_count(0)
+
+
+def test_browser_method_parameters_survive_a_search_error(app_server, page):
+    page.goto(app_server["url"])
+    _wait_for_app(page)
+    form = page.locator("details").filter(has_text="Create new experiment")
+    if form.get_attribute("open") is None:
+        page.get_by_text("Create new experiment").click()
+    page.get_by_label("Title").fill("Search typo")
+    page.get_by_role("button", name="Create").click()
+    page.get_by_role("heading", name="Search typo").wait_for()
+
+    # A search error stops the page above the method's parameter boxes...
+    search = page.get_by_role("textbox", name="Search")
+    search.fill('"')
+    search.press("Enter")
+    _wait_for_app(page)
+    expect(page.get_by_text("unterminated quote").first).to_be_visible()
+    search = page.get_by_role("textbox", name="Search")
+    search.fill("")
+    search.press("Enter")
+    _wait_for_app(page)
+
+    # ...and they come back with their values, not 0.
+    page.get_by_text("conditional parameters").click()
+    expect(page.get_by_role("spinbutton", name="alpha")).to_have_value("3")
+    page.get_by_role("button", name="Detect Outliers").click()
+    _wait_for_app(page)
+    expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
+    assert page.get_by_text("Detection failed").count() == 0
