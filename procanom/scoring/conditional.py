@@ -315,8 +315,9 @@ class ConditionalDetector(BaseDetector):
             # Against host baselines a score is a robust z-score: 2 host
             # deviations above the host's typical event found attacks in most
             # held-out labs for about 4% of benign events flagged. Without a
-            # host baseline the scores have no such scale: Splunk's fence.
-            if self.host_baseline:
+            # host baseline (switched off, or no host among the fields) the
+            # scores are surprisals with no such scale: Splunk's fence.
+            if getattr(self, "host_stats_", None) is not None:
                 return ThresholdRule("score", DEFAULT_SCORE_THRESHOLD)
             return ThresholdRule("auto")
         return super()._threshold_rule()

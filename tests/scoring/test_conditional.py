@@ -325,3 +325,15 @@ def test_conditional_ignores_template_columns_it_did_not_record():
     np.testing.assert_allclose(
         detect(bogus, fields).annotated["anomaly_score"], expected
     )
+
+
+def test_conditional_without_a_host_field_uses_the_automatic_fence():
+    # The "2 host deviations" default reads scores against a host baseline;
+    # with no host among the fields there is none, and surprisals of a few
+    # nats would all be "above 2".
+    frame = _web_server_events()
+    with_host = detect(frame, ["ParentName", "Name", "host"], method="conditional")
+    without = detect(frame, ["ParentName", "Name"], method="conditional")
+    assert with_host.threshold == ThresholdRule("score", 2.0)
+    assert without.threshold == ThresholdRule("auto")
+    assert without.num_outliers < len(frame) // 10
