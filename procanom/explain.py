@@ -278,10 +278,18 @@ class Explanation:
                 ]
             )
         elif self.probable_cause:
+            # The cause is the field of the largest single part (below, the
+            # first contribution); a field judged in several parts may add
+            # more in all, which the contributions show.
+            largest = next(
+                (c for c in self.contributions if c.field == self.probable_cause),
+                None,
+            )
+            part = f": {largest.label}" if largest and largest.given else ""
             lines.append(
                 [
-                    f"Probable cause: {self.probable_cause} (the field adding most"
-                    " to the score)."
+                    f"Probable cause: {self.probable_cause} (the score's largest"
+                    f" part{part})."
                 ]
             )
         if self.rarest_value is not None:

@@ -528,7 +528,11 @@ def detail(
 
     values, tree = st.columns([3, 2])
     with values:
-        contributions = {c.label: c.share for c in explanation.contributions}
+        # A field judged in several parts (given the name, the path...)
+        # contributes their sum.
+        contributions: dict[str, float] = {}
+        for part in explanation.contributions:
+            contributions[part.field] = contributions.get(part.field, 0.0) + part.share
         st.dataframe(
             pd.DataFrame(
                 [

@@ -188,7 +188,7 @@ def test_explain_inherited_outlier_names_its_ancestor_as_the_cause():
     assert cause.startswith(
         f"Probable cause: inherited from ancestor event {explanation.inherited_from}"
     )
-    assert "the field adding most" not in explanation.text()
+    assert "the score's largest part" not in explanation.text()
     assert explanation.text().count("inherited from ancestor") == 1
 
 
