@@ -125,7 +125,7 @@ def _read_arrays(
             continue
         while True:
             try:
-                obj, pos = _DECODER.raw_decode(text, pos)
+                obj, pos = _decode(text, pos)
             except json.JSONDecodeError as exc:
                 skipped.append(_skip(name, lines.at(pos), exc.msg, text, pos))
                 warnings.append(_tail_warning(name, lines.at(pos), len(objects)))
@@ -147,6 +147,22 @@ def _read_arrays(
     return objects, skipped, warnings
 
 
+def _decode(text: str, pos: int) -> tuple[object, int]:
+    """One JSON value from ``pos``; too deep a nesting is a decoding error.
+
+    Python's decoder recurses once per level of nesting, so ``[[[[...`` a
+    hundred thousand deep would end the reader, not just the record.
+    """
+    try:
+        return _DECODER.raw_decode(text, pos)
+    except RecursionError:
+        raise json.JSONDecodeError(
+            "nested too deeply to read (events are objects of a few levels)",
+            text,
+            pos,
+        ) from None
+
+
 def _read_stream(
     text: str, start: int, name: str, lines: _Lines
 ) -> tuple[list, list[SkippedRow], list[str], bool]:
@@ -157,7 +173,7 @@ def _read_stream(
     pos = start
     while pos < len(text):
         try:
-            obj, end = _DECODER.raw_decode(text, pos)
+            obj, end = _decode(text, pos)
         except json.JSONDecodeError as exc:
             skipped.append(_skip(name, lines.at(pos), exc.msg, text, pos))
             resync = _RESYNC.search(text, pos + 1)

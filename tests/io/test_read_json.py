@@ -113,3 +113,12 @@ def test_read_json_empty_array_gives_empty_frame_and_warning(read_bytes):
     loaded = read_bytes(b"[]", "none.json")
     assert len(loaded.frame) == 0
     assert loaded.report.warnings == ["none.json holds no event records."]
+
+
+def test_read_json_nesting_too_deep_is_a_bad_record_not_a_crash(read_bytes):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    content = b'{"Name": "a.exe"}\n' + deep + b'\n{"Name": "b.exe"}\n'
+    loaded = read_bytes(content, "deep.jsonl")
+    assert loaded.frame["Name"].tolist() == ["a.exe", "b.exe"]
+    (skipped,) = loaded.report.skipped
+    assert skipped.line == 2 and "nested too deeply" in skipped.reason
