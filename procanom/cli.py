@@ -486,6 +486,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         click.echo(f"procanom: {error.filename or ''}: {error.strerror}", err=True)
         return 2
+    except Exception as error:
+        # A scheduler reads 1 as an alert: anything unforeseen must be 2.
+        logger.info("unexpected error", exc_info=True)
+        click.echo(
+            f"procanom: unexpected error ({type(error).__name__}: {error});"
+            " run with -v for the traceback, and please report it",
+            err=True,
+        )
+        return 2
     return status if isinstance(status, int) else 0
 
 

@@ -248,3 +248,17 @@ def test_cli_detect_states_the_rule_as_the_results_page_does(
     assert status == 0
     assert said in err
     assert "inf" not in err and "anomaly_score >" not in err
+
+
+def test_cli_unexpected_error_exits_2_in_one_line(monkeypatch, capsys):
+    # 1 means "an alert fired" to a scheduler: a bug must not look like one.
+    import procanom.io
+
+    def broken(*args, **kwargs):
+        raise TypeError("something unforeseen")
+
+    monkeypatch.setattr(procanom.io, "read_events", broken)
+    status = main(["detect", "--sample", "otrf-sysmon", "--fields", "Name"])
+    assert status == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "unexpected error (TypeError: something unforeseen)" in line
