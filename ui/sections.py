@@ -33,6 +33,7 @@ from ui.allowlist_view import CSV_NAME
 from ui.text import counted, literal, short_time
 from ui.workspace import (
     METHOD_LABELS,
+    REOPENED_RUN,
     RunState,
     Workspace,
     loaded_events_key,
@@ -601,7 +602,7 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
             st.error(literal(_detect_error(error, settings.method)))
             return
         status.update(label=f"Scored {result.num_events:,} events", state="complete")
-    workspace.run = RunState(
+    workspace.run = run = RunState(
         result=result,
         settings=settings.to_dict(),
         started_at=started.isoformat(timespec="seconds"),
@@ -611,6 +612,9 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
         rows_skipped=info.rows_skipped,
         dataset_id=info.id,
     )
+    reopened = st.session_state.pop(REOPENED_RUN, None)
+    if reopened and list(reopened[1:]) == [run.settings, run.fingerprint]:
+        run.saved_run_id = reopened[0]
     st.session_state["exp.page"] = 1
 
 

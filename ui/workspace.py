@@ -38,6 +38,8 @@ EXPERIMENT_ID = "experiment_id"
 WORKSPACE = "workspace"
 # The id asked for (in the link) when no such experiment exists.
 MISSING_ID = "exp.missing_id"
+# The latest saved run of the experiment just opened: id, settings, data.
+REOPENED_RUN = "exp.reopened_run"
 
 
 @dataclass(frozen=True)
@@ -148,9 +150,16 @@ def current(store) -> Workspace | None:
         st.session_state[WORKSPACE] = workspace
         write_widgets(workspace.saved_settings)
         # A saved experiment that has run before opens on its results, as
-        # Splunk's does: its saved settings are scored again at once.
-        if store.list_runs(experiment_id):
+        # Splunk's does: its saved settings are scored again at once. Scored
+        # on the same settings and data, that is its latest run, not a draft.
+        runs = store.list_runs(experiment_id)
+        if runs:
             st.session_state["exp.autorun"] = True
+            st.session_state[REOPENED_RUN] = (
+                runs[0].id,
+                runs[0].settings,
+                runs[0].data_fingerprint,
+            )
     _keep_widgets(workspace)
     st.query_params["id"] = experiment_id
     return workspace
@@ -314,6 +323,7 @@ def loaded_events_key(settings: ExperimentSettings) -> tuple[str, str]:
 __all__ = [
     "EXPERIMENT_ID",
     "MISSING_ID",
+    "REOPENED_RUN",
     "WORKSPACE",
     "RunState",
     "Workspace",

@@ -93,8 +93,10 @@ def test_app_flow_create_detect_save_reopen_history(repo_root, data_dir, tmp_pat
     assert reopened.checkbox(key="exp.cutoff").value is False
     history = reopened.dataframe[-1].value
     assert history["outliers"].tolist() == [expected["outliers"]]
-    # It opens on its results, scored again with the saved settings.
+    # It opens on its results, scored again with the saved settings: that
+    # is its saved run, not a draft.
     assert metric(reopened, "Outliers") == expected["outliers"]
+    assert not any("Draft" in w.value for w in reopened.warning)
 
     # Reload the run from the history: it re-runs with the same answer.
     reopened.checkbox(key="exp.cutoff").check().run()
