@@ -19,7 +19,7 @@ from procanom.export import reveal_hidden_frame
 from procanom.schema import PROCESS_FIELDS
 from procanom.store import AllowEntry
 from ui import resources
-from ui.text import literal
+from ui.text import literal, shown_by
 
 #: Filter choices besides one experiment's id.
 ALL_ENTRIES = "__all__"
@@ -93,7 +93,7 @@ def entry_list(store, titles: dict[str, str]) -> tuple[str, list[AllowEntry]]:
     chosen = st.selectbox(
         "Experiment",
         choices,
-        format_func=lambda choice: names.get(choice) or titles[choice],
+        format_func=shown_by(lambda choice: names.get(choice) or titles[choice]),
         key="allow.filter",
         help="An experiment shows its own entries and those for all experiments.",
     )
@@ -154,7 +154,9 @@ def pick_entry(entries: Sequence[AllowEntry], titles: dict[str, str]):
         entry.id: f"{describe_conditions(entry)[:90]} · {scope_label(entry, titles)}"
         for entry in entries
     }
-    selected = st.selectbox("Entry", ids, format_func=labels.get, key="allow.selected")
+    selected = st.selectbox(
+        "Entry", ids, format_func=shown_by(labels.get), key="allow.selected"
+    )
     return next(entry for entry in entries if entry.id == selected)
 
 
@@ -228,7 +230,7 @@ def _edit_form(store, entry: AllowEntry, titles: dict[str, str]) -> None:
             "Applies to",
             scopes,
             index=scopes.index(entry.experiment_id or GLOBAL_ENTRIES),
-            format_func=_scope_format(titles),
+            format_func=shown_by(_scope_format(titles)),
             key=f"{key}scope",
         )
         reason = st.text_area("Reason", value=entry.reason, key=f"{key}reason")
@@ -305,7 +307,7 @@ def add_form(store, titles: dict[str, str], default_scope: str) -> None:
                 "Applies to",
                 scopes,
                 index=scopes.index(default_scope) if default_scope in scopes else 0,
-                format_func=_scope_format(titles),
+                format_func=shown_by(_scope_format(titles)),
                 key="allow.add.scope",
             )
             reason = st.text_input("Why is it expected?", key="allow.add.reason")
@@ -397,8 +399,8 @@ def _import(store, titles: dict[str, str], default_scope: str) -> None:
         "Rows scoped to one experiment go to",
         choices,
         index=choices.index(default_scope) if default_scope in choices else 0,
-        format_func=lambda c: (
-            "(none: such rows are not added)" if c is None else titles[c]
+        format_func=shown_by(
+            lambda c: "(none: such rows are not added)" if c is None else titles[c]
         ),
         key="allow.import.experiment",
         help="The file says whether a row is for one experiment, not which one.",

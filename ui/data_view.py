@@ -12,7 +12,7 @@ from procanom.export import reveal_hidden_frame
 from procanom.library import DatasetInfo
 from procanom.schema import PROCESS_FIELDS
 from ui import resources
-from ui.text import literal
+from ui.text import literal, shown_by
 
 _SAMPLE_PREFIX = "sample-"
 
@@ -107,7 +107,9 @@ def dataset_list(library) -> DatasetInfo | None:
     if st.session_state.get("data.selected") not in ids:
         st.session_state["data.selected"] = ids[0]
     names = {d.id: d.name for d in datasets}
-    selected = st.selectbox("Dataset", ids, format_func=names.get, key="data.selected")
+    selected = st.selectbox(
+        "Dataset", ids, format_func=shown_by(names.get), key="data.selected"
+    )
     return next(d for d in datasets if d.id == selected)
 
 

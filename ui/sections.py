@@ -30,7 +30,7 @@ from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
 from ui import act_view, resources, results_view
 from ui.allowlist_view import CSV_NAME
-from ui.text import counted, literal, short_time
+from ui.text import counted, literal, short_time, shown_by
 from ui.workspace import (
     METHOD_LABELS,
     REOPENED_RUN,
@@ -164,7 +164,9 @@ def _choose_dataset(datasets: dict) -> bool:
         key="exp.dataset",
         index=None,
         placeholder="Choose a dataset",
-        format_func=lambda i: f"{datasets[i].name} ({len(datasets[i].files)} files)",
+        format_func=shown_by(
+            lambda i: f"{datasets[i].name} ({len(datasets[i].files)} files)"
+        ),
     )
     if state.get("exp.dataset") is None:
         st.caption("Upload files above, or choose a dataset uploaded before.")
@@ -554,10 +556,12 @@ def _baseline() -> None:
         "Baseline",
         choices,
         key="exp.baseline",
-        format_func=lambda key: (
-            "None: the events against themselves, as Splunk does"
-            if not key
-            else f"{datasets[key].name} ({datasets[key].events:,} events)"
+        format_func=shown_by(
+            lambda key: (
+                "None: the events against themselves, as Splunk does"
+                if not key
+                else f"{datasets[key].name} ({datasets[key].events:,} events)"
+            )
         ),
         help="Fit on a period or dataset known to be normal, then score the"
         " events above against it. Values the baseline never saw are"

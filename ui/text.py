@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from procanom.export import reveal_hidden
@@ -66,3 +67,12 @@ def code_span(text: str) -> str:
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """``count`` and ``noun``, plural unless one: ``1 host``, ``1,204 hosts``."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def shown_by(format_func: Callable[[object], object]) -> Callable[[object], str]:
+    """``format_func`` for a widget's options, invisible characters shown.
+
+    Options are plain text (no markdown), but a title or dataset name
+    holding a right-to-left override would still read reversed.
+    """
+    return lambda option: reveal_hidden(str(format_func(option)))

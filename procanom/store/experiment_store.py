@@ -427,7 +427,7 @@ class ExperimentStore(TriageMixin):
             )
             if cursor.rowcount == 0:
                 raise StaleEditError(
-                    f"Experiment {row['title']!r} ({experiment_id}) was changed "
+                    f"Experiment '{row['title']}' ({experiment_id}) was changed "
                     f"elsewhere (now version {row['version']}); reload it before "
                     f"saving. This edit was based on version {expected_version}."
                 )

@@ -33,3 +33,10 @@ def test_literal_names_characters_that_reorder_or_hide_text():
         ">", "\\>"
     )
     assert "\u200b" not in literal("svc\u200bhost.exe")
+
+
+def test_shown_by_names_invisible_characters_in_options():
+    from ui.text import shown_by
+
+    titles = {"e1": "Hunt \u202eexe.txt"}
+    assert shown_by(titles.get)("e1") == "Hunt <U+202E>exe.txt"
