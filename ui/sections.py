@@ -505,6 +505,7 @@ def method() -> None:
                 key="exp.pthresh",
             )
     tunable = method_parameters(chosen)
+    ranges = METHODS[chosen].parameter_ranges
     if tunable:
         with right.expander(f"{chosen} parameters"):
             for name, spec in tunable.items():
@@ -523,8 +524,14 @@ def method() -> None:
                 elif isinstance(spec.default, int):
                     st.number_input(name, help=spec.help, step=1, min_value=0, **kept)
                 else:
+                    low, high = ranges.get(name, (0.0, None))
                     st.number_input(
-                        name, help=spec.help, format="%g", min_value=0.0, **kept
+                        name,
+                        help=spec.help,
+                        format="%g",
+                        min_value=low,
+                        max_value=high,
+                        **kept,
                     )
             st.button(
                 "Reset to defaults",
@@ -603,9 +610,16 @@ def detect(workspace: Workspace, info: DatasetInfo) -> None:
             result = _score(info, settings)
         except ProcanomError as error:
             status.update(label="Detection failed", state="error")
-            st.error(literal(_detect_error(error, settings.method)))
-            return
-        status.update(label=f"Scored {result.num_events:,} events", state="complete")
+            failure = error
+        else:
+            failure = None
+            status.update(
+                label=f"Scored {result.num_events:,} events", state="complete"
+            )
+    if failure is not None:
+        # Under the status box, not inside it: a collapsed box hides it.
+        st.error(literal(_detect_error(failure, settings.method)))
+        return
     workspace.run = run = RunState(
         result=result,
         settings=settings.to_dict(),

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -217,10 +218,13 @@ class DetectionResult:
 class BaseDetector(BaseEstimator):
     """Base class of procanom's scoring methods.
 
-    Subclasses set ``name`` and implement ``_fit`` and ``_score``.
+    Subclasses set ``name`` and implement ``_fit`` and ``_score``;
+    ``parameter_ranges`` gives the closed range of a parameter bounded on
+    both sides, for forms that offer it.
     """
 
     name = "base"
+    parameter_ranges: ClassVar[dict[str, tuple[float, float]]] = {}
 
     def _check_fields(self, frame: pd.DataFrame) -> list[str]:
         fields = list(self.fields) if self.fields else []

@@ -55,6 +55,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,17 @@ _PARENT_ROLES = ("parent_name", "parent_path")
 _GIVEN_ROLES = ("name", "path", "command_line", "host", "user")
 _CONTEXT_ROLES = ("host", "user")
 _SCALE_FLOOR = 0.25  # keeps a host whose baseline scores are all equal finite
+
+#: Closed ranges of the parameters bounded on both sides (a page's boxes use
+#: them); the others are weights or counts of 0 or more.
+PARAMETER_RANGES = {"lineage": (0.0, 1.0), "host_centre": (0.0, 1.0)}
+
+
+def _within(name: str, value: float) -> bool:
+    low, high = PARAMETER_RANGES[name]
+    return low <= value <= high
+
+
 _EXTRA_COLUMNS = ("event_score", "inherited_from", "first_seen")
 #: ``probable_cause`` of an outlier whose score was inherited from an ancestor.
 INHERITED_CAUSE = "(inherited)"
@@ -242,6 +254,7 @@ class ConditionalDetector(BaseDetector):
     """
 
     name = "conditional"
+    parameter_ranges: ClassVar[dict[str, tuple[float, float]]] = PARAMETER_RANGES
 
     def __init__(
         self,
@@ -328,11 +341,15 @@ class ConditionalDetector(BaseDetector):
             ("alpha", self.alpha > 0, "a number above 0"),
             ("content_weight", self.content_weight >= 0, "a number of 0 or more"),
             ("token_weight", self.token_weight >= 0, "a number of 0 or more"),
-            ("lineage", 0 <= self.lineage <= 1, "a share from 0 to 1"),
+            ("lineage", _within("lineage", self.lineage), "a share from 0 to 1"),
             ("host_shrinkage", self.host_shrinkage >= 0, "a number of 0 or more"),
             ("path_weight", self.path_weight >= 0, "a number of 0 or more"),
             ("location_weight", self.location_weight >= 0, "a number of 0 or more"),
-            ("host_centre", 0 <= self.host_centre <= 1, "a quantile from 0 to 1"),
+            (
+                "host_centre",
+                _within("host_centre", self.host_centre),
+                "a quantile from 0 to 1",
+            ),
         ]
         for name, ok, allowed in checks:
             if not ok:
