@@ -26,6 +26,7 @@ ALL_ENTRIES = "__all__"
 GLOBAL_ENTRIES = "__global__"
 #: The file name the Splunk ``transforms.conf`` stanza below refers to.
 CSV_NAME = "procanom_allowlist.csv"
+_IMPORT_NOTICES = "allow.import.notices"
 
 _MATCH_LABELS = {
     "literal": "exact values (ignoring case)",
@@ -387,6 +388,9 @@ def _export(entries: Sequence[AllowEntry]) -> None:
 
 
 def _import(store, titles: dict[str, str], default_scope: str) -> None:
+    # What the last import did, said after the rerun that redrew the list.
+    for level, text in st.session_state.pop(_IMPORT_NOTICES, []):
+        getattr(st, level)(text)
     upload = st.file_uploader(
         "Import entries from a CSV",
         type=["csv"],
@@ -419,23 +423,63 @@ def _import(store, titles: dict[str, str], default_scope: str) -> None:
         entries, problems = read_csv_rows(
             text, experiment_id, resources.analyst(), upload.name
         )
+        entries, repeated = _new_entries(entries, store.list_allow_entries())
         saved = store.add_allow_entries(entries) if entries else []
     except ProcanomError as error:
         st.error(literal(f"Nothing imported: {error}"))
         return
 
+    notices: list[tuple[str, str]] = []
     if saved:
-        st.success(literal(f"Added {len(saved)} entries from {upload.name}."))
-        known = _known_fields(store)
-        for note in unknown_field_notes(saved, known):
-            st.warning(literal(f"{upload.name}: {note}"))
-    if problems:
-        st.warning(
-            f"{len(problems)} row(s) of {upload.name} not added:\n\n"
-            + "\n".join(f"- {problem}" for problem in problems)
+        notices.append(
+            ("success", literal(f"Added {len(saved)} entries from {upload.name}."))
         )
-    elif not saved:
-        st.warning(literal(f"{upload.name} holds no entries (only a header)."))
+        for note in unknown_field_notes(saved, _known_fields(store)):
+            notices.append(("warning", literal(f"{upload.name}: {note}")))
+    if repeated:
+        notices.append(
+            (
+                "info",
+                literal(
+                    f"{repeated} row(s) of {upload.name} are already on the"
+                    " allow-list (same conditions, match and scope): not added"
+                    " again."
+                ),
+            )
+        )
+    if problems:
+        notices.append(
+            (
+                "warning",
+                literal(f"{len(problems)} row(s) of {upload.name} not added:")
+                + "\n\n"
+                + "\n".join(f"- {literal(problem)}" for problem in problems),
+            )
+        )
+    elif not saved and not repeated:
+        notices.append(
+            ("warning", literal(f"{upload.name} holds no entries (only a header)."))
+        )
+    st.session_state[_IMPORT_NOTICES] = notices
+    st.rerun()
+
+
+def _new_entries(
+    entries: Sequence[AllowEntry], existing: Sequence[AllowEntry]
+) -> tuple[list[AllowEntry], int]:
+    """The entries not on the list yet (nor earlier in the file), and how many were."""
+
+    def identity(entry: AllowEntry) -> tuple:
+        conditions = tuple(sorted(entry.conditions.items()))
+        return (entry.scope, entry.experiment_id, entry.match, conditions)
+
+    seen = {identity(entry) for entry in existing}
+    new = []
+    for entry in entries:
+        if identity(entry) not in seen:
+            seen.add(identity(entry))
+            new.append(entry)
+    return new, len(entries) - len(new)
 
 
 def _known_fields(store) -> set[str]:

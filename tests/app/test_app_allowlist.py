@@ -336,3 +336,32 @@ def test_unknown_field_notes_suggest_the_closest_field():
     (note,) = unknown_field_notes([entry], {"Name", "ParentName"})
     assert "'ParentNmae'" in note and "Did you mean ParentName?" in note
     assert unknown_field_notes([entry], {"Name", "ParentNmae"}) == []
+
+
+def test_app_allowlist_import_of_its_own_export_adds_nothing_twice(
+    repo_root, store, entries
+):
+    hunt, _, _ = entries
+    text = allowlist_to_csv(store.list_allow_entries())
+    app = _page(repo_root)
+    app.file_uploader(key="allow.import.file").upload(
+        "again.csv", text.encode(), "text/csv"
+    )
+    app = _run(app)
+    app.selectbox(key="allow.import.experiment").set_value(hunt.id)
+    app = _run(app.button(key="allow.import.go").click())
+
+    assert len(store.list_allow_entries()) == 2
+    assert any("2 row(s) of again.csv are already" in i.value for i in app.info)
+    assert not app.success
+
+
+def test_app_allowlist_list_counts_imported_entries_at_once(repo_root, store):
+    app = _page(repo_root)
+    app.file_uploader(key="allow.import.file").upload(
+        "one.csv", b"Name,reason\r\nagent.exe,fine\r\n", "text/csv"
+    )
+    app = _run(app)
+    app = _run(app.button(key="allow.import.go").click())
+    assert any("Added 1 entries from one.csv" in s.value for s in app.success)
+    assert any("Entries (1)" in h.value for h in app.subheader)
