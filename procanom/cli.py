@@ -73,7 +73,17 @@ def _detect_result(
             raise ParameterError(
                 "--model", "a model file written by --save-model", model_path
             ) from error
-        return score_against(detector_from_dict(model), settings, events)
+        detector = detector_from_dict(model)
+        fitted = list(getattr(detector, "fields_", None) or detector.fields or [])
+        if fitted and fitted != list(settings.fields):
+            # A model scores the fields it was fitted on; say so, not silently.
+            click.echo(
+                "procanom: warning: the model was fitted on "
+                + export.to_terminal(", ".join(fitted))
+                + "; it scores those, not --fields",
+                err=True,
+            )
+        return score_against(detector, settings, events)
     if baseline_files:
         baseline = read_events(list(baseline_files)).frame
         return score_against(fit_baseline(settings, baseline), settings, events)

@@ -188,8 +188,13 @@ def test_cli_detect_baseline_model_saved_and_reloaded_scores_the_same(tmp_path, 
         str(model),
     )
     assert status == 0
-    status, reloaded, _ = _run(capsys, *common, "--model", str(model))
+    status, reloaded, err = _run(capsys, *common, "--model", str(model))
+    assert status == 0 and "fitted on" not in err
+    # Other --fields than the model's: it says which it scores.
+    other = ["detect", SAMPLE, "--fields", "Name", "--model", str(model)]
+    status, _, err = _run(capsys, *other)
     assert status == 0
+    assert "the model was fitted on Name, ParentName; it scores those" in err
 
     first = json.loads(fitted)["results"]
     again = json.loads(reloaded)["results"]
