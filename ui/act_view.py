@@ -206,7 +206,7 @@ def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
     columns[3].download_button(
         "HTML report",
         data=lambda: report.html_report(
-            workspace.experiment, None, result, explanations()
+            workspace.experiment, _saved_run(workspace), result, explanations()
         ),
         file_name=f"{stem}_report.html",
         mime="text/html",
@@ -236,6 +236,12 @@ def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
         mime="application/json",
         key="exp.download_json",
     )
+
+
+def _saved_run(workspace: Workspace):
+    """The stored run the page shows, for the report; None before Save."""
+    run_id = workspace.run.saved_run_id if workspace.run else None
+    return resources.get_store().get_run(run_id) if run_id else None
 
 
 def scored_events(result: DetectionResult, events: pd.DataFrame | None) -> pd.DataFrame:
