@@ -375,7 +375,9 @@ def filter_chips() -> bool:
     if score is not None:
         parts.append(f"score {score[0]:.2f} to {score[1]:.2f}")
     left, right = st.columns([4, 1])
-    left.info("Showing only: " + "; ".join(parts))
+    # A bar of the breakdowns counts outliers, and picks outliers.
+    whom = "outliers with " if filters else "events with "
+    left.info("Showing only " + whom + "; ".join(parts))
     if right.button("Clear filters", key="exp.clear_filters"):
         st.session_state.pop("exp.filters", None)
         st.session_state.pop("exp.filter.score", None)
