@@ -193,20 +193,29 @@ def _chart_label(value: object) -> str:
 def score_chart(result: DetectionResult) -> go.Figure:
     """Binned score distribution, outliers in colour, the fence as a line."""
     scores = result.annotated["anomaly_score"].to_numpy()
-    finite = scores[np.isfinite(scores)]
-    edges = np.histogram_bin_edges(finite, bins=SCORE_BINS) if finite.size else [0, 1]
-    counts, edges = np.histogram(finite, bins=edges)
-    centres = (edges[:-1] + edges[1:]) / 2
-    above = centres > result.fence.score
-    figure = go.Figure(
-        go.Bar(
-            x=centres,
+    finite = np.isfinite(scores)
+    flagged = result.annotated["isOutlier"].to_numpy() == 1
+    edges = (
+        np.histogram_bin_edges(scores[finite], bins=SCORE_BINS)
+        if finite.any()
+        else [0, 1]
+    )
+    figure = go.Figure()
+    # Outliers and the rest stacked: an allow-listed event above the
+    # threshold is drawn as not flagged, as the numbers count it.
+    for name, mask, colour in (
+        ("not flagged", finite & ~flagged, _MUTED),
+        ("outliers", finite & flagged, _ACCENT),
+    ):
+        counts, edges = np.histogram(scores[mask], bins=edges)
+        figure.add_bar(
+            x=(edges[:-1] + edges[1:]) / 2,
             y=counts,
             width=np.diff(edges),
-            marker_color=[_ACCENT if a else _MUTED for a in above],
-            hovertemplate="score %{x:.2f}: %{y:,} events<extra></extra>",
+            name=name,
+            marker_color=colour,
+            hovertemplate=f"score %{{x:.2f}}: %{{y:,}} {name}<extra></extra>",
         )
-    )
     if np.isfinite(result.fence.score):
         figure.add_vline(
             x=result.fence.score,
@@ -216,6 +225,8 @@ def score_chart(result: DetectionResult) -> go.Figure:
         )
     figure.update_layout(
         title="How unusual the events are (anomaly score)",
+        barmode="stack",
+        showlegend=False,
         height=300,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"type": "log", "dtick": 1},

@@ -270,7 +270,8 @@ def test_results_chart_filter_narrows_the_table(repo_root, data_dir):
     (heading,) = [m.value for m in app.markdown if m.value.startswith("**Data and")]
     shown = int(heading.split("(")[1].split(" ")[0].replace(",", ""))
     assert 0 < shown < metric(app, "Outliers")
-    assert any("Showing only outliers with probable\\_cause = Path" in i.value for i in app.info)
+    chip = "Showing only outliers with probable\\_cause = Path"
+    assert any(chip in i.value for i in app.info)
 
 
 def test_results_method_parameters_are_saved_and_reopened(repo_root, data_dir):
