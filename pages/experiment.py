@@ -23,7 +23,7 @@ if current is None:
 
 banner = sections.header(current)
 dataset = sections.data_source(current)
-if dataset is None or sections.search(dataset) is None:
+if dataset is None or not sections.search(dataset):
     sections.draft_notice(current, banner)
     st.stop()
 sections.fields(dataset)

@@ -260,7 +260,8 @@ def _load_report(info: DatasetInfo) -> None:
 def search(info: DatasetInfo) -> int | None:
     """Step 2: a Splunk-style search and a time range select the events.
 
-    Returns the number of matching events, or None when the search is bad.
+    Returns the number of matching events (the page goes on only when some
+    match), or None when the search is bad.
     """
     st.subheader("2. Search")
     has_time = bool(info.time_min)
@@ -310,6 +311,8 @@ def search(info: DatasetInfo) -> int | None:
     st.caption(f"{matching:,} of {info.events:,} events match.")
     for warning in _unknown_fields(settings.query, info.columns):
         st.warning(literal(warning))
+    if not matching:
+        st.warning("No event matches: widen the search or the time range to go on.")
     return matching
 
 

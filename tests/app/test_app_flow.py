@@ -207,3 +207,13 @@ def test_app_experiment_list_finds_by_words_and_keeps_a_title(repo_root, data_di
     app = button(app, "Save title and description").click().run()
     assert any("Give the experiment a title" in e.value for e in app.error)
     assert store.get_experiment(summary.id).title == "Lateral movement"
+
+
+def test_app_search_matching_nothing_says_so_and_goes_no_further(repo_root, data_dir):
+    app = AppTest.from_file(str(repo_root / "app.py"), default_timeout=TIMEOUT).run()
+    app.text_input(key="new.title").input("Nothing")
+    app = button(app, "Create").click().run()
+    app = app.text_input(key="exp.query").input("Name=no-such-program.exe").run()
+    assert not app.exception, app.exception
+    assert any("No event matches" in w.value for w in app.warning)
+    assert not any(b.key == "exp.detect" for b in app.button)
