@@ -300,7 +300,8 @@ def _value_chart(run: RunState, result: DetectionResult) -> None:
         key="exp.chart.values",
     )
     st.caption(
-        f"{len(counts):,} distinct values; {len(rare):,} appear in under 1% of"
+        f"{counted(len(counts), 'distinct value')};"
+        f" {len(rare):,} {'appears' if len(rare) == 1 else 'appear'} in under 1% of"
         " events (red)."
     )
 
@@ -444,7 +445,7 @@ def table(
         if column in page_rows.columns:
             page_rows[column] = _as_text(page_rows[column])
     st.markdown(
-        f"**Data and Outliers** ({len(shown_rows):,} events; select a row for"
+        f"**Data and Outliers** ({counted(len(shown_rows), 'event')}; select a row for"
         " its detail)"
     )
     # The event number shown, so that an inherited_from value can be found.
@@ -600,7 +601,8 @@ def _where_else(frame: pd.DataFrame, field: str, value: str) -> None:
     column = frame[field].astype("string").fillna("")
     same = frame[column == value]
     st.markdown(
-        f"**Where else {literal(field)} = this value appears** ({len(same):,} events)"
+        f"**Where else {literal(field)} = this value appears**"
+        f" ({counted(len(same), 'event')})"
     )
     facts = []
     for name in ("host", "User"):
