@@ -216,11 +216,13 @@ def test_browser_method_parameters_survive_a_search_error(app_server, page):
     search = page.get_by_role("textbox", name="Search")
     search.fill("")
     search.press("Enter")
+    expect(page.get_by_text("events match")).to_be_visible(timeout=30_000)
     _wait_for_app(page)
 
     # ...and they come back with their values, not 0.
     page.get_by_text("conditional parameters").click()
-    expect(page.get_by_role("spinbutton", name="alpha")).to_have_value("3")
+    alpha = page.get_by_role("spinbutton", name="alpha")
+    expect(alpha).to_have_value("3", timeout=30_000)
     page.get_by_role("button", name="Detect Outliers").click()
     _wait_for_app(page)
     expect(page.locator("[data-testid='stMetric']").first).to_be_visible()
