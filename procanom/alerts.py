@@ -60,7 +60,7 @@ import pandas as pd
 import procanom
 from procanom.compare import key_columns, new_rows
 from procanom.errors import ParameterError, ProcanomError
-from procanom.export import _json_value, to_terminal
+from procanom.export import _json_value, reveal_hidden, to_terminal
 from procanom.scoring import DetectionResult
 from procanom.store.triage import AlertRule, DeliveryRecord, destination_label
 
@@ -381,6 +381,14 @@ def resolve_alert_file(
     text = path.strip() if isinstance(path, str) else ""
     if not text:
         raise ParameterError("alert file", "a file name", path)
+    if reveal_hidden(text) != text or any(c in "\t\n\r" for c in text):
+        # A right-to-left override or a control character would show the
+        # file under another name than the one written to.
+        raise ParameterError(
+            "alert file",
+            "a path without invisible or control characters",
+            to_terminal(text),
+        )
     given = Path(text).expanduser()
     if ".." in given.parts:
         raise ParameterError(

@@ -609,3 +609,10 @@ def test_alert_decision_outliers_are_most_anomalous_first(result):
     scores = decision.outliers["anomaly_score"].to_numpy()
     assert list(scores) == sorted(scores, reverse=True)
     assert isinstance(decision.outliers, pd.DataFrame)
+
+
+@pytest.mark.parametrize("name", ["alerts\u202elsonj.txt", "a\x1b[2Jb.jsonl", "a\nb"])
+def test_resolve_alert_file_refuses_invisible_characters(tmp_path, name):
+    with pytest.raises(ParameterError, match="invisible or control") as caught:
+        resolve_alert_file(name, tmp_path / "data", {})
+    assert "<U+" in str(caught.value) or "\\n" in str(caught.value)
