@@ -267,3 +267,15 @@ def test_cli_unexpected_error_exits_2_in_one_line(monkeypatch, capsys):
     assert status == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "unexpected error (TypeError: something unforeseen)" in line
+
+
+def test_cli_table_shows_event_numbers_whole_and_gaps_empty(capsys):
+    args = ["detect", "--sample", "otrf-sysmon", "--fields", "Name,ParentName,host"]
+    status = main([*args, "--format", "table"])
+    assert status == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines[0].index("inherited_from")
+    cells = {line[start : start + len("inherited_from")].strip() for line in lines[1:]}
+    assert "" in cells and len(cells) > 2
+    assert all(cell == "" or cell.isdigit() for cell in cells)
+    assert not any(" None " in line for line in lines)
