@@ -224,7 +224,9 @@ def exports(workspace: Workspace, result: DetectionResult, load_events) -> None:
     left, right, _ = st.columns([1, 1, 2])
     left.download_button(
         "Download CSV",
-        data=lambda: to_csv(ordered()),
+        # With a byte-order mark, as the outliers' CSV: Excel needs it to
+        # read non-ASCII text as UTF-8.
+        data=lambda: to_csv(ordered()).encode("utf-8-sig"),
         file_name=f"{stem}.csv",
         mime="text/csv",
         key="exp.download_csv",
