@@ -68,6 +68,8 @@ from procanom.store.triage import ALLOW_MATCHES, ALLOW_SCOPES, AllowEntry
 __all__ = [
     "ANY_VALUE",
     "CSV_META_COLUMNS",
+    "LOOKUP_FILE",
+    "LOOKUP_NAME",
     "SUPPRESSED_BY_COLUMN",
     "AllowEntry",
     "SuppressionSummary",
@@ -85,6 +87,9 @@ SUPPRESSED_BY_COLUMN = "suppressed_by"
 CSV_META_COLUMNS = ("match", "reason", "author", "scope", "created_at", "enabled")
 #: What a CSV cell holds for a field an entry does not constrain.
 ANY_VALUE = "*"
+#: The Splunk lookup the CSV is uploaded as, and its file.
+LOOKUP_NAME = "procanom_allowlist"
+LOOKUP_FILE = f"{LOOKUP_NAME}.csv"
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}

@@ -12,6 +12,7 @@ import json
 import shlex
 from collections.abc import Sequence
 
+from procanom.allowlist import LOOKUP_NAME
 from procanom.experiment import ExperimentSettings
 
 __all__ = ["to_cli", "to_spl"]
@@ -105,8 +106,8 @@ def to_spl(
         names = " ".join(_spl_quote(f) for f in allowlist_fields)
         lines += [
             "``` 3b. Clear the outliers the allow-list covers (the lookup"
-            " procanom_allowlist, exported from the Allow-list page) ```",
-            f"| lookup procanom_allowlist {names}"
+            f" {LOOKUP_NAME}, exported from the Allow-list page) ```",
+            f"| lookup {LOOKUP_NAME} {names}"
             " OUTPUT reason AS allow_reason enabled AS allow_enabled",
             '| eval isOutlier=if(isnotnull(allow_reason) AND allow_enabled="1",'
             ' "0", isOutlier)',

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import streamlit as st
 
-from procanom.allowlist import allowlist_from_csv, allowlist_to_csv
+from procanom.allowlist import (
+    LOOKUP_FILE,
+    LOOKUP_NAME,
+    allowlist_from_csv,
+    allowlist_to_csv,
+)
 from procanom.errors import ProcanomError
 from procanom.export import reveal_hidden_frame
 from procanom.schema import PROCESS_FIELDS
@@ -25,7 +30,7 @@ from ui.text import literal, shown_by
 ALL_ENTRIES = "__all__"
 GLOBAL_ENTRIES = "__global__"
 #: The file name the Splunk ``transforms.conf`` stanza below refers to.
-CSV_NAME = "procanom_allowlist.csv"
+CSV_NAME = LOOKUP_FILE
 _IMPORT_NOTICES = "allow.import.notices"
 
 _MATCH_LABELS = {
@@ -373,14 +378,14 @@ def _export(entries: Sequence[AllowEntry]) -> None:
             " matches more there than here."
         )
         st.code(
-            "[procanom_allowlist]\n"
+            f"[{LOOKUP_NAME}]\n"
             f"filename = {CSV_NAME}\n"
             "match_type = " + ", ".join(f"WILDCARD({n})" for n in fields) + "\n"
             "case_sensitive_match = false",
             language="ini",
         )
         st.code(
-            f"| lookup procanom_allowlist {' '.join(fields)} OUTPUT reason enabled\n"
+            f"| lookup {LOOKUP_NAME} {' '.join(fields)} OUTPUT reason enabled\n"
             '| where isnull(reason) OR enabled!="1"',
             language="text",
         )

@@ -18,6 +18,7 @@ import streamlit as st
 
 import procanom
 from procanom import export
+from procanom.allowlist import LOOKUP_FILE
 from procanom.errors import ParameterError, ProcanomError, QueryError, StaleEditError
 from procanom.experiment import DEFAULT_FIELDS, ExperimentSettings, fingerprint
 from procanom.export import reveal_hidden_frame
@@ -29,7 +30,6 @@ from procanom.snippets import to_python
 from procanom.spl import to_cli, to_spl
 from procanom.store import RunRecord
 from ui import act_view, resources, results_view
-from ui.allowlist_view import CSV_NAME
 from ui.text import counted, literal, short_time, shown_by
 from ui.workspace import (
     METHOD_LABELS,
@@ -757,13 +757,13 @@ def actions(
     entries = resources.get_store().list_allow_entries(
         workspace.experiment.id, include_global=True, enabled_only=True
     )
-    allowlist = CSV_NAME if entries else None
+    allowlist = LOOKUP_FILE if entries else None
     spl_column, save_column = st.columns(2)
     with spl_column.expander("Show SPL"):
         if entries:
             st.caption(
                 f"With the allow-list's {counted(len(entries), 'entry', 'entries')}"
-                f" applied: export them as {CSV_NAME} from the Allow-list page"
+                f" applied: export them as {LOOKUP_FILE} from the Allow-list page"
                 " (this experiment's and global entries)."
             )
         fields = list(dict.fromkeys(n for e in entries for n in e.conditions))
