@@ -24,7 +24,7 @@ from procanom.export import reveal_hidden_frame
 from procanom.schema import PROCESS_FIELDS
 from procanom.store import AllowEntry
 from ui import resources
-from ui.text import literal, shown_by
+from ui.text import counted, literal, shown_by
 
 #: Filter choices besides one experiment's id.
 ALL_ENTRIES = "__all__"
@@ -363,7 +363,7 @@ def _export(entries: Sequence[AllowEntry]) -> None:
         st.error(literal(f"Cannot export: {error}"))
         return
     st.download_button(
-        f"Export {len(entries)} entries as CSV",
+        f"Export {counted(len(entries), 'entry', 'entries')} as CSV",
         data=text,
         file_name=CSV_NAME,
         mime="text/csv",

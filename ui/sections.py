@@ -550,6 +550,12 @@ def _keep_parameter(box: str, key: str) -> None:
     st.session_state[key] = st.session_state[box]
 
 
+def _with_count(name: str, events: int) -> str:
+    """A dataset's name with its event count, unless the name says it."""
+    count = f"{events:,} events"
+    return name if count in name else f"{name} ({count})"
+
+
 def _reset_parameters(method: str) -> None:
     for name, spec in method_parameters(method).items():
         st.session_state[f"exp.param.{method}.{name}"] = spec.default
@@ -570,7 +576,7 @@ def _baseline() -> None:
             lambda key: (
                 "None: the events against themselves, as Splunk does"
                 if not key
-                else f"{datasets[key].name} ({datasets[key].events:,} events)"
+                else _with_count(datasets[key].name, datasets[key].events)
             )
         ),
         help="Fit on a period or dataset known to be normal, then score the"
