@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -89,16 +90,29 @@ def test_browser_create_detect_save_reopen(app_server, page, artifacts, tmp_path
     _expect_metric(page, "Outliers", outliers)
 
 
-def _create_histogram_experiment(page, url: str, title: str) -> None:
+def _create_experiment(page, url: str, title: str) -> None:
     page.goto(url)
     _wait_for_app(page)
     # The form opens by itself only while there are no experiments.
     form = page.locator("details").filter(has_text="Create new experiment")
     if form.get_attribute("open") is None:
         page.get_by_text("Create new experiment").click()
-    page.get_by_label("Title").fill(title)
-    page.get_by_role("button", name="Create").click()
-    page.get_by_role("heading", name=title).wait_for()
+    box = page.get_by_label("Title")
+    box.fill(title)
+    expect(box).to_have_value(title)
+    page.get_by_role("button", name="Create", exact=True).click()
+    try:
+        page.get_by_role("heading", name=title).wait_for()
+    except Exception:
+        # What the page showed instead, for whoever reads the failure.
+        shots = Path(__file__).resolve().parents[2] / "test-artifacts"
+        shots.mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / f"create-{title}.png"), full_page=True)
+        raise
+
+
+def _create_histogram_experiment(page, url: str, title: str) -> None:
+    _create_experiment(page, url, title)
     page.locator(".st-key-exp-method input").click()
     page.keyboard.press("ArrowDown")
     page.get_by_role("option", name=re.compile("^histogram")).click()
@@ -198,14 +212,7 @@ def test_browser_first_visit_by_a_page_url_gets_the_whole_app(page, tmp_path):
 
 
 def test_browser_method_parameters_survive_a_search_error(app_server, page):
-    page.goto(app_server["url"])
-    _wait_for_app(page)
-    form = page.locator("details").filter(has_text="Create new experiment")
-    if form.get_attribute("open") is None:
-        page.get_by_text("Create new experiment").click()
-    page.get_by_label("Title").fill("Search typo")
-    page.get_by_role("button", name="Create").click()
-    page.get_by_role("heading", name="Search typo").wait_for()
+    _create_experiment(page, app_server["url"], "Search typo")
 
     # A search error stops the page above the method's parameter boxes...
     search = page.get_by_role("textbox", name="Search")
