@@ -134,22 +134,14 @@ def _render(frame: pd.DataFrame, fmt: str, extra: dict) -> str:
         return "(no events)\n"
 
     def cell(value: object) -> object:
+        # A gap (an event with no ancestor in inherited_from) reads empty.
         if value is None or value is pd.NA:
             return ""
         if isinstance(value, str):
             return export.to_terminal(value)[:_TABLE_WIDTH]
         return value
 
-    # Event numbers (inherited_from) stored beside gaps read 5, not 5.0.
-    whole = {
-        name: "Int64"
-        for name in frame.columns
-        if pd.api.types.is_float_dtype(frame[name])
-        and name not in ("anomaly_score", "log_event_prob")
-        and frame[name].dropna().mod(1).eq(0).all()
-        and frame[name].isna().any()
-    }
-    shown = frame.astype(whole).astype(object).map(cell)
+    shown = frame.astype(object).map(cell)
     shown.columns = [export.to_terminal(c) for c in shown.columns]
     return shown.to_string(index=False, na_rep="") + "\n"
 

@@ -47,6 +47,7 @@ __all__ = [
     "export_outliers",
     "html_report",
     "outliers_frame",
+    "score_histogram",
     "write_outliers",
 ]
 
@@ -219,24 +220,46 @@ def _cell(value: object, limit: int = CELL_LIMIT) -> str:
     return html.escape(export.reveal_hidden(text))
 
 
-def _score_chart(result: DetectionResult) -> Any:
-    import plotly.graph_objects as go
+def score_histogram(
+    result: DetectionResult, bins: int = HISTOGRAM_BINS
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Bin the finite scores: the bin edges, and counts of each kind of event.
 
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        ``bins + 1`` edges (none without a finite score), and the counts per
+        bin of ``"not flagged"`` and ``"outliers"`` events, in that order,
+        to be stacked: an allow-listed event is not flagged wherever its
+        score lies, as the numbers count it.
+    """
     scores = result.annotated["anomaly_score"].to_numpy(dtype=float, na_value=np.nan)
     flagged = result.annotated["isOutlier"].to_numpy() == 1
     finite = np.isfinite(scores)
+    if not finite.any():
+        return np.zeros(0), {"not flagged": np.zeros(0), "outliers": np.zeros(0)}
+    edges = np.histogram_bin_edges(scores[finite], bins=bins)
+    return edges, {
+        name: np.histogram(scores[mask], bins=edges)[0]
+        for name, mask in (
+            ("not flagged", finite & ~flagged),
+            ("outliers", finite & flagged),
+        )
+    }
+
+
+def _score_chart(result: DetectionResult) -> Any:
+    import plotly.graph_objects as go
+
     figure = go.Figure()
-    if finite.any():
-        edges = np.histogram_bin_edges(scores[finite], bins=HISTOGRAM_BINS)
+    edges, counts = score_histogram(result)
+    if len(edges):
         centers = (edges[:-1] + edges[1:]) / 2
-        width = float(edges[1] - edges[0]) if len(edges) > 1 else 1.0
-        for name, mask, colour in (
-            ("not flagged", finite & ~flagged, "#8da0cb"),
-            ("outliers", finite & flagged, "#d95f02"),
-        ):
-            counts, _ = np.histogram(scores[mask], bins=edges)
+        width = float(edges[1] - edges[0])
+        colours = {"not flagged": "#8da0cb", "outliers": "#d95f02"}
+        for name, per_bin in counts.items():
             figure.add_bar(
-                x=centers, y=counts, width=width, name=name, marker_color=colour
+                x=centers, y=per_bin, width=width, name=name, marker_color=colours[name]
             )
     fence = result.fence.score
     if math.isfinite(fence):

@@ -21,6 +21,7 @@ from procanom.errors import ProcanomError
 from procanom.experiment import ExperimentSettings
 from procanom.explain import Quoted
 from procanom.export import reveal_hidden, reveal_hidden_frame
+from procanom.report import score_histogram
 from procanom.scoring import DetectionResult, ThresholdRule
 from procanom.scoring.conditional import INHERITED_CAUSE
 from procanom.scoring.thresholds import describe_threshold
@@ -192,28 +193,18 @@ def _chart_label(value: object) -> str:
 
 def score_chart(result: DetectionResult) -> go.Figure:
     """Binned score distribution, outliers in colour, the fence as a line."""
-    scores = result.annotated["anomaly_score"].to_numpy()
-    finite = np.isfinite(scores)
-    flagged = result.annotated["isOutlier"].to_numpy() == 1
-    edges = (
-        np.histogram_bin_edges(scores[finite], bins=SCORE_BINS)
-        if finite.any()
-        else [0, 1]
-    )
     figure = go.Figure()
     # Outliers and the rest stacked: an allow-listed event above the
     # threshold is drawn as not flagged, as the numbers count it.
-    for name, mask, colour in (
-        ("not flagged", finite & ~flagged, _MUTED),
-        ("outliers", finite & flagged, _ACCENT),
-    ):
-        counts, edges = np.histogram(scores[mask], bins=edges)
+    edges, counts = score_histogram(result, SCORE_BINS)
+    colours = {"not flagged": _MUTED, "outliers": _ACCENT}
+    for name, per_bin in counts.items():
         figure.add_bar(
             x=(edges[:-1] + edges[1:]) / 2,
-            y=counts,
+            y=per_bin,
             width=np.diff(edges),
             name=name,
-            marker_color=colour,
+            marker_color=colours[name],
             hovertemplate=f"score %{{x:.2f}}: %{{y:,}} {name}<extra></extra>",
         )
     if np.isfinite(result.fence.score):
